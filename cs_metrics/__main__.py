@@ -1,0 +1,3 @@
+from cs_metrics.cli import main
+
+main()

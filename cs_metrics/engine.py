@@ -1,0 +1,506 @@
+"""The engine: builds one lazy plan for every requested metric and collects it once.
+
+Metric functions (``cs_metrics.metrics.*``) are pure: they receive a :class:`Context` and
+their metric's spec, and return a narwhals LazyFrame with columns ``period``, the
+dimension columns, ``value`` and optionally ``note`` (why the value is null). The engine
+adds ``metric`` and ``unit``, casts to the output schema, concatenates everything, evaluates
+formula metrics over that, and collects to polars at its edge.
+
+Engines: ``polars`` keeps everything lazy (one ``collect_all``). ``duckdb`` runs the same
+narwhals plan on DuckDB relations; its inputs are the same polars-parsed frames, so every
+engine sees identical typed data and only the metric plan differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import narwhals.stable.v2 as nw
+
+from cs_metrics.errors import CsmError, DataError, Problem, SpecError, UsageError
+from cs_metrics.metrics.registry import REGISTRY, MetricType, load_all, unit_of
+from cs_metrics.periods import Period
+from cs_metrics.result import MetricMeta, MetricResult
+from cs_metrics.spec import Spec, did_you_mean
+from cs_metrics.spec.models import ROLE_COLUMNS
+
+if TYPE_CHECKING:
+    import polars as pl
+
+ENGINES = ("polars", "duckdb")
+EPS = 1e-9
+
+
+class Unavailable(Exception):
+    """A metric cannot be computed with the configured sources (reported, not fatal)."""
+
+
+@dataclass
+class Calendar:
+    """The computed periods (the first one is only there to give the next its 'previous')."""
+
+    periods: list[Period]
+
+    def rows(self) -> dict[str, list[Any]]:
+        return {
+            "period": [p.label for p in self.periods],
+            "p_idx": list(range(len(self.periods))),
+            "p_start": [p.start for p in self.periods],
+            "p_end": [p.end for p in self.periods],
+            "p_base": [p.start - timedelta(days=1) for p in self.periods],
+        }
+
+    def days(self) -> dict[str, list[Any]]:
+        """One row per day of every period: day -> period (joins dated rows to periods)."""
+        out: dict[str, list[Any]] = {"__day": [], "period": []}
+        for p in self.periods:
+            for i in range(p.days):
+                out["__day"].append(p.start + timedelta(days=i))
+                out["period"].append(p.label)
+        return out
+
+
+@dataclass
+class MetricRequest:
+    """One metric of the spec (or a built-in asked for by type name)."""
+
+    name: str
+    type: str
+    options: dict[str, Any]
+    filter: str | None = None
+    label: str | None = None
+
+    @property
+    def mtype(self) -> MetricType:
+        return REGISTRY[self.type]
+
+
+@dataclass
+class Context:
+    spec: Spec
+    calendar: Calendar
+    dims: list[str]
+    engine: str = "polars"
+    warnings: list[str] = field(default_factory=list)
+    checks: list[Any] = field(default_factory=list)  # polars LazyFrames of bad rows
+    notices: list[tuple[nw.LazyFrame, Callable[[Any], str | None], bool]] = field(
+        default_factory=list
+    )
+    _scanned: dict[str, Any] = field(default_factory=dict)
+    _frames: dict[str, nw.LazyFrame] = field(default_factory=dict)
+    _cache: dict[Any, Any] = field(default_factory=dict)
+    _con: Any = None
+
+    # ---- engine plumbing -------------------------------------------------------------
+    def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
+        """A small in-memory table on this engine."""
+        import polars as pl
+
+        df = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data)
+        return self._lift(df.lazy())
+
+    def _lift(self, lf: pl.LazyFrame) -> nw.LazyFrame:
+        if self.engine == "polars":
+            return nw.from_native(lf)
+        if self.engine == "duckdb":
+            import duckdb
+
+            if self._con is None:
+                self._con = duckdb.connect()
+                self._con.execute("SET TimeZone = 'UTC'")
+            arrow = lf.collect().to_arrow()
+            return nw.from_native(self._con.from_arrow(arrow))
+        raise UsageError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
+
+    def notice(
+        self, frame: nw.LazyFrame, fmt: Callable[[pl.DataFrame], str | None], *, error: bool = False
+    ) -> None:
+        """Collect ``frame`` with the results; ``fmt`` turns it into a warning (or error) or None."""
+        self.notices.append((frame, fmt, error))
+
+    def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    # ---- sources ---------------------------------------------------------------------
+    def has(self, role: str) -> bool:
+        return role in self.spec.model.sources
+
+    def scanned(self, role: str) -> Any:
+        from cs_metrics.sources import scan_source
+
+        if role not in self._scanned:
+            if not self.has(role):
+                raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
+            sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+            self._scanned[role] = sc
+            self.checks += sc.checks
+        return self._scanned[role]
+
+    def source(self, role: str) -> nw.LazyFrame:
+        """The role's rows with canonical typed columns, on this engine."""
+        if role not in self._frames:
+            sc = self.scanned(role)
+            if self.engine == "duckdb":
+                self._raise_checks(sc.checks)
+            self._frames[role] = self._lift(sc.frame)
+        return self._frames[role]
+
+    def _raise_checks(self, checks: list[Any]) -> None:
+        import polars as pl
+
+        from cs_metrics.sources import raise_for_checks
+
+        if checks:
+            raise_for_checks(pl.concat(pl.collect_all(checks)))
+
+    def columns(self, role: str) -> list[str]:
+        return self.scanned(role).columns
+
+    def filtered(
+        self, role: str, condition: str | None, *, account_col: str = "account_id"
+    ) -> nw.LazyFrame:
+        """Rows of a source that satisfy a metric's SQL filter (which may name account attributes)."""
+        frame = self.source(role)
+        if not condition:
+            return frame
+        from cs_metrics.expr import parse_expr
+
+        expr = parse_expr(condition)
+        own = set(self.columns(role))
+        missing = [c for c in expr.columns if c not in own]
+        if missing and role != "accounts" and self.has("accounts") and account_col in own:
+            attrs = [c for c in self.columns("accounts") if c != "account_id"]
+            unknown = [c for c in missing if c not in attrs]
+            if not unknown:
+                extra = self.source("accounts").select(
+                    nw.col("account_id").alias(account_col), *[nw.col(c) for c in missing]
+                )
+                frame = frame.join(extra, on=account_col, how="left")
+                missing = []
+        if missing:
+            options = sorted(
+                own | (set(self.columns("accounts")) if self.has("accounts") else set())
+            )
+            raise DataError(
+                f"filter {condition!r} names column {missing[0]!r}{did_you_mean(missing[0], options)}, "
+                f"which the {role} source does not have; columns: {', '.join(c for c in options if not c.startswith('__'))}"
+            )
+        return frame.filter(expr.to_narwhals())
+
+    # ---- periods and dimensions ------------------------------------------------------
+    def periods_table(self) -> nw.LazyFrame:
+        return self.cached("calendar", lambda: self.table(self.calendar.rows()))
+
+    def assign_period(self, frame: nw.LazyFrame, date_col: str) -> nw.LazyFrame:
+        """Add ``period`` to dated rows (rows outside the computed periods are dropped)."""
+        days = self.cached("days", lambda: self.table(self.calendar.days()))
+        col = nw.col(date_col)
+        day = col.dt.date() if self._is_datetime(frame, date_col) else col
+        return frame.with_columns(day.cast(nw.Date).alias("__day")).join(
+            days, on="__day", how="inner"
+        )
+
+    @staticmethod
+    def _is_datetime(frame: nw.LazyFrame, col: str) -> bool:
+        return frame.collect_schema()[col] == nw.Datetime
+
+    def dims_table(self) -> nw.LazyFrame | None:
+        """account_id -> one String column per requested dimension (None without --by)."""
+        if not self.dims:
+            return None
+
+        def build() -> nw.LazyFrame:
+            named = [d for d in self.dims if d != "account"]
+            if not named:
+                return None
+            if not self.has("accounts"):
+                raise SpecError(
+                    f"--by {named[0]} needs the accounts source (dimensions are account attributes): "
+                    "add sources.accounts to the spec"
+                )
+            from cs_metrics.expr import parse_expr
+
+            accounts = self.source("accounts")
+            cols = set(self.columns("accounts"))
+            exprs = []
+            for d in named:
+                text = self.spec.model.dimensions[d]
+                e = parse_expr(text)
+                unknown = [c for c in e.columns if c not in cols]
+                if unknown:
+                    raise DataError(
+                        f"dimension {d} ({text!r}) names column {unknown[0]!r}"
+                        f"{did_you_mean(unknown[0], cols)}, which the accounts source does not have "
+                        f"(at {self.spec.where('dimensions', d)})"
+                    )
+                exprs.append(e.to_narwhals().cast(nw.String).alias(d))
+            return accounts.select(nw.col("account_id"), *exprs).unique(["account_id"], keep="any")
+
+        return self.cached("dims", build)
+
+    def group_cols(self) -> list[str]:
+        return list(self.dims)
+
+    def with_dims(self, frame: nw.LazyFrame, account_col: str = "account_id") -> nw.LazyFrame:
+        """Attach the dimension columns to per-account rows."""
+        if not self.dims:
+            return frame
+        table = self.dims_table()
+        if table is not None:
+            frame = frame.join(
+                table.rename({"account_id": account_col}), on=account_col, how="left"
+            )
+        if "account" in self.dims:
+            frame = frame.with_columns(nw.col(account_col).cast(nw.String).alias("account"))
+        return frame
+
+    def complete(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
+        """Without dimensions, give every period a row (sums and counts of nothing are 0)."""
+        if self.dims:
+            return frame
+        cal = self.periods_table().select("period")
+        out = cal.join(frame, on="period", how="left")
+        return out.with_columns(*[nw.col(c).fill_null(v) for c, v in fill.items()])
+
+
+def ratio(num: nw.Expr, den: nw.Expr, why: str) -> tuple[nw.Expr, nw.Expr]:
+    """num / den as Float64; null (with the reason) where den is 0 or null."""
+    ok = ~den.is_null() & (den != 0)
+    value = nw.when(ok).then(num.cast(nw.Float64) / den.cast(nw.Float64))
+    note = nw.when(~ok | den.is_null()).then(nw.lit(why))
+    return value, note
+
+
+def requests_for(spec: Spec, names: Iterable[str] | None) -> list[MetricRequest]:
+    """The metrics to compute: the requested names (spec metrics or built-in types) or all."""
+    load_all()
+    defined = spec.model.metrics
+    wanted = list(names) if names else list(defined)
+    if not wanted:
+        raise SpecError(
+            f"{spec.path} defines no metrics: add a metrics: section, or name built-in metrics "
+            "(`csm metrics` lists them)"
+        )
+    out: list[MetricRequest] = []
+    seen: set[str] = set()
+
+    def add(name: str, via: str | None) -> None:
+        if name in seen:
+            return
+        if name in defined:
+            m = defined[name]
+            opts = m.model_dump(exclude={"type", "filter", "label", "description"})
+            req = MetricRequest(name, m.type, opts, m.filter, m.label)
+        elif name in REGISTRY:
+            req = MetricRequest(
+                name, name, {k: o.default for k, o in REGISTRY[name].options.items()}
+            )
+        else:
+            known = list(defined) + list(REGISTRY)
+            where = f" (used by {via})" if via else ""
+            raise UsageError(
+                f"unknown metric {name!r}{where}{did_you_mean(name, known)}: "
+                "`csm metrics` lists built-in metrics; the spec's are under metrics:"
+            )
+        if req.type == "formula":
+            from cs_metrics.expr import parse_expr
+
+            for dep in sorted(parse_expr(req.options["expr"]).columns):
+                add(dep, name)
+        seen.add(name)
+        out.append(req)
+
+    for n in wanted:
+        add(n, None)
+    return out
+
+
+def _unit(mtype: MetricType, req: MetricRequest, currency: str) -> str:
+    unit = unit_of(mtype, req.options)
+    return currency if unit == "currency" else unit
+
+
+def compute(
+    spec: Spec,
+    names: Iterable[str] | None,
+    periods: list[Period],
+    dims: list[str] | None = None,
+    engine: str = "polars",
+) -> MetricResult:
+    """Compute metrics for the given periods (and their predecessor, for 'previous')."""
+
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    dims = list(dims or [])
+    for d in dims:
+        if d != "account" and d not in spec.model.dimensions:
+            declared = ["account", *spec.model.dimensions]
+            raise SpecError(
+                f"--by {d}: no such dimension{did_you_mean(d, declared)}; declared: "
+                f"{', '.join(declared)} (add it under dimensions: in {spec.path})"
+            )
+    requests = requests_for(spec, names)
+    cal = Calendar([periods[0].previous(), *periods])
+    ctx = Context(spec, cal, dims, engine)
+    currency = spec.model.currency
+    keys = ["period", *dims]
+    frames: dict[str, nw.LazyFrame] = {}
+    metas: dict[str, MetricMeta] = {}
+    for req in requests:
+        mt = req.mtype
+        unit = _unit(mt, req, currency)
+        metas[req.name] = MetricMeta(
+            req.name,
+            mt.family if mt.name != "formula" else "custom",
+            unit,
+            req.label or "",
+            mt.higher_is_better,
+        )
+        if mt.name == "formula":
+            continue
+        out, why = None, ""
+        try:
+            out = mt.compute(ctx, req)
+        except Unavailable as exc:
+            why = f"unavailable: {exc}"
+            ctx.warnings.append(f"{req.name} is {why}")
+        frames[req.name] = _standardise(ctx, out, keys, req.name, unit, why)
+    formulas = [r for r in requests if r.type == "formula"]
+    if formulas:
+        _formulas(ctx, formulas, frames, keys, metas)
+    long = nw.concat([frames[r.name] for r in requests], how="vertical")
+    result = _collect(ctx, long)
+    result = _finish(result, cal, dims, requests)
+    return MetricResult(
+        frame=result,
+        dims=dims,
+        metrics={r.name: metas[r.name] for r in requests if not names or r.name in set(names)},
+        periods=[p.label for p in periods],
+        currency=currency,
+        warnings=ctx.warnings + [str(w) for w in spec.warnings],
+    )
+
+
+def _standardise(
+    ctx: Context, out: nw.LazyFrame | None, keys: list[str], name: str, unit: str, missing_note: str
+) -> nw.LazyFrame:
+    if out is None:
+        base = ctx.periods_table().select("period")
+        for d in keys[1:]:
+            base = base.with_columns(nw.lit(None, nw.String).alias(d))
+        out = base.with_columns(
+            nw.lit(None, nw.Float64).alias("value"), nw.lit(missing_note).alias("note")
+        )
+    cols = out.collect_schema().names()
+    note = nw.col("note").cast(nw.String) if "note" in cols else nw.lit(None, nw.String)
+    return out.select(
+        nw.col("period").cast(nw.String),
+        *[nw.col(d).cast(nw.String) for d in keys[1:]],
+        nw.lit(name).alias("metric"),
+        nw.col("value").cast(nw.Float64),
+        nw.lit(unit).alias("unit"),
+        note.alias("note"),
+    )
+
+
+def _formulas(
+    ctx: Context,
+    formulas: list[MetricRequest],
+    frames: dict[str, nw.LazyFrame],
+    keys: list[str],
+    metas: dict[str, MetricMeta],
+) -> None:
+    """Evaluate formula metrics (in dependency order) over a wide frame of their inputs."""
+    from cs_metrics.expr import parse_expr
+
+    for req in formulas:  # requests_for lists dependencies before dependants
+        expr = parse_expr(req.options["expr"])
+        deps = sorted(expr.columns)
+        long = nw.concat([frames[d] for d in deps], how="vertical")
+        wide = long.group_by(*keys).agg(
+            *[
+                nw.when(nw.col("metric") == d).then(nw.col("value")).max().alias(f"__m_{d}")
+                for d in deps
+            ]
+        )
+        value = expr.to_narwhals(lambda c: nw.col(f"__m_{c}"))
+        out = wide.with_columns(value.cast(nw.Float64).alias("value")).with_columns(
+            nw.when(nw.col("value").is_null())
+            .then(nw.lit(f"an input of {req.options['expr']} is null or a division by zero"))
+            .alias("note")
+        )
+        frames[req.name] = _standardise(ctx, out, keys, req.name, metas[req.name].unit, "")
+
+
+def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
+    import polars as pl
+
+    from cs_metrics.sources import raise_for_checks
+
+    try:
+        if ctx.engine == "polars":
+            natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *ctx.checks]
+            out, *rest = pl.collect_all(natives)
+            noticed, bad = rest[: len(ctx.notices)], rest[len(ctx.notices) :]
+            if bad:
+                raise_for_checks(pl.concat(bad))
+        else:
+            ctx._raise_checks(ctx.checks)
+            noticed = [f.collect(backend="polars").to_native() for f, _, _ in ctx.notices]
+            out = long.collect(backend="polars").to_native()
+        for (_, fmt, error), df in zip(ctx.notices, noticed, strict=True):
+            message = fmt(df)
+            if message and error:
+                raise DataError(message)
+            if message:
+                ctx.warnings.append(message)
+        return out
+    except CsmError:
+        raise
+    except pl.exceptions.ComputeError as exc:
+        raise DataError(f"cannot read the input data: {str(exc).splitlines()[0]}") from exc
+
+
+def _finish(
+    frame: pl.DataFrame, cal: Calendar, dims: list[str], requests: list[MetricRequest]
+) -> pl.DataFrame:
+    """Add 'previous', drop the extra leading period, sort deterministically."""
+    import polars as pl
+
+    labels = [p.label for p in cal.periods]
+    idx = pl.DataFrame({"period": labels, "__i": list(range(len(labels)))})
+    order = pl.DataFrame({"metric": [r.name for r in requests], "__m": list(range(len(requests)))})
+    f = frame.join(idx, on="period").join(order, on="metric")
+    prev = f.select(
+        (pl.col("__i") + 1).alias("__i"), *dims, "metric", pl.col("value").alias("previous")
+    )
+    f = f.join(prev, on=["__i", *dims, "metric"], how="left", nulls_equal=True)
+    f = f.filter(pl.col("__i") > 0).sort(["__i", *dims, "__m"], nulls_last=True)
+    return f.select("period", *dims, "metric", "value", "unit", "previous", "note")
+
+
+def check_columns(ctx: Context, role: str, needed: Iterable[str], metric: str) -> None:
+    """Raise Unavailable when an optional canonical column a metric needs is absent."""
+    have = set(ctx.columns(role))
+    for col in needed:
+        if col not in have:
+            raise Unavailable(
+                f"needs column {col} in the {role} source: map it under sources.{role}.columns"
+            )
+
+
+__all__ = [
+    "EPS",
+    "ROLE_COLUMNS",
+    "Context",
+    "MetricRequest",
+    "Problem",
+    "Unavailable",
+    "compute",
+    "ratio",
+]

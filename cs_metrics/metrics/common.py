@@ -1,0 +1,24 @@
+"""Small expression helpers shared by metric families (portable across engines)."""
+
+from __future__ import annotations
+
+import narwhals.stable.v2 as nw
+
+
+def days_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
+    """Days from start to end as Float64 (dates or datetimes; fractional for datetimes)."""
+    return (
+        end.cast(nw.Datetime("us")) - start.cast(nw.Datetime("us"))
+    ).dt.total_seconds() / 86400.0
+
+
+def count_if(cond: nw.Expr) -> nw.Expr:
+    """Number of rows where cond holds, as Int64 (ENGINE.md rules 1 and 2)."""
+    return (
+        nw.when(cond).then(nw.lit(1, nw.Int64)).otherwise(nw.lit(0, nw.Int64)).sum().cast(nw.Int64)
+    )
+
+
+def sum_if(cond: nw.Expr, value: nw.Expr) -> nw.Expr:
+    """Sum of value where cond holds; 0 (not null) when it never does."""
+    return nw.when(cond).then(value).otherwise(nw.lit(0.0)).sum().cast(nw.Float64)

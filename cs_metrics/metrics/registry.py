@@ -1,0 +1,105 @@
+"""The catalogue of built-in metric types.
+
+A metric family is one module under ``cs_metrics.metrics``; each type registers itself here
+with :func:`metric_type`, naming its family, unit, required source roles, formula text and
+options. The spec models, ``csm metrics`` and the docs are all generated from this table,
+so adding a metric touches one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+FAMILIES = (
+    "revenue",
+    "customers",
+    "sentiment",
+    "support",
+    "usage",
+    "acquisition",
+    "team",
+    "custom",
+)
+
+
+@dataclass(frozen=True)
+class Option:
+    type: Any
+    default: Any
+    help: str
+
+
+def unit_of(mtype: MetricType, options: dict[str, Any]) -> str:
+    """The metric's unit given its options (an explicit ``unit`` option wins)."""
+    if options.get("unit"):
+        return str(options["unit"])
+    return mtype.unit(options) if callable(mtype.unit) else mtype.unit
+
+
+@dataclass(frozen=True)
+class MetricType:
+    name: str
+    family: str
+    unit: str | Callable[[dict[str, Any]], str]  # "currency": the spec's currency code
+    requires: tuple[str, ...]  # source roles; "a|b" means either
+    formula: str
+    description: str
+    compute: Callable[..., Any]
+    options: dict[str, Option] = field(default_factory=dict)
+    higher_is_better: bool | None = True
+    null_when: str = ""  # the reason a value is null, for people
+
+
+REGISTRY: dict[str, MetricType] = {}
+
+# Options every metric accepts (besides ``type``).
+COMMON_OPTIONS = {
+    "filter": Option(
+        str | None, None, "SQL condition over the source rows (and account attributes)"
+    ),
+    "label": Option(str | None, None, "title shown in tables and reports"),
+    "description": Option(str | None, None, "free text shown by `csm metrics` and `csm explain`"),
+}
+
+
+def metric_type(
+    name: str,
+    *,
+    family: str,
+    unit: str | Callable[[dict[str, Any]], str],
+    requires: tuple[str, ...],
+    formula: str,
+    description: str = "",
+    options: dict[str, Option] | None = None,
+    higher_is_better: bool | None = True,
+    null_when: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register a metric type; the decorated function computes it (see engine.Context)."""
+
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in REGISTRY:
+            raise RuntimeError(f"metric type {name} registered twice")
+        REGISTRY[name] = MetricType(
+            name=name,
+            family=family,
+            unit=unit,
+            requires=requires,
+            formula=formula,
+            description=description,
+            compute=fn,
+            options=dict(options or {}),
+            higher_is_better=higher_is_better,
+            null_when=null_when,
+        )
+        return fn
+
+    return deco
+
+
+def load_all() -> dict[str, MetricType]:
+    """Import every family module so that the registry is complete."""
+    from cs_metrics.metrics import generic, revenue  # noqa: F401
+
+    return REGISTRY

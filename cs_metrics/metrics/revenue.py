@@ -1,0 +1,689 @@
+"""Revenue and customer metrics from subscriptions or invoices (METRICS.md "Revenue").
+
+MRR(a, d) is an account's normalised monthly recurring revenue on day d, summed over its
+subscription lines active that day ([start, end) with end exclusive, empty = ongoing).
+Movements are classified per account, not per subscription, by comparing MRR on the day
+before the period (s-1) with MRR on its last day (e).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from cs_metrics.engine import EPS, Context, MetricRequest, Unavailable, ratio
+from cs_metrics.metrics.common import count_if, days_between, sum_if
+from cs_metrics.metrics.registry import Option, metric_type
+from cs_metrics.periods import add_months
+
+REVENUE_SOURCES = ("subscriptions|invoices",)
+MRR_LINE_TYPES = ("subscription", "recurring", "plan", "addon", "credit", "discount", "proration")
+ROUND = 6  # decimals kept in MRR snapshots, so identities hold exactly
+
+SOURCE_OPTION = {
+    "source": Option(
+        str | None,
+        None,
+        "billing source: subscriptions or invoices (default: subscriptions when configured)",
+    )
+}
+
+
+# ---- building blocks -------------------------------------------------------------------
+def _billing_role(ctx: Context, req: MetricRequest) -> str:
+    role = req.options.get("source")
+    if role:
+        if role not in ("subscriptions", "invoices"):
+            raise Unavailable(f"source must be subscriptions or invoices, not {role!r}")
+        if not ctx.has(role):
+            raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
+        return role
+    for role in ("subscriptions", "invoices"):
+        if ctx.has(role):
+            return role
+    raise Unavailable("needs the subscriptions or invoices source: add one under sources")
+
+
+def lines(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id, start, end (exclusive, null = open), mrr (reporting currency), role."""
+    role = _billing_role(ctx, req)
+    return ctx.cached(("lines", role, req.filter), lambda: _build_lines(ctx, role, req.filter))
+
+
+def _build_lines(ctx: Context, role: str, condition: str | None) -> nw.LazyFrame:
+    frame = ctx.filtered(role, condition)
+    cols = set(ctx.columns(role))
+    one = nw.lit(1.0)
+    discount = nw.col("discount").fill_null(0.0) if "discount" in cols else nw.lit(0.0)
+    if role == "subscriptions":
+        quantity = nw.col("quantity").fill_null(1.0) if "quantity" in cols else one
+        months = nw.col("interval_months") if "interval" in cols else one
+        out = frame.select(
+            nw.col("account_id"),
+            nw.col("start_date").alias("start"),
+            nw.col("end_date").alias("end")
+            if "end_date" in cols
+            else nw.lit(None, nw.Date).alias("end"),
+            ((nw.col("amount") * quantity - discount) / months).alias("mrr"),
+            *_currency(cols),
+            nw.col("__file"),
+            nw.col("__row"),
+        )
+    else:
+        if "line_type" in cols:
+            kind = nw.col("line_type").str.to_lowercase().str.strip_chars()
+            frame = frame.filter(kind.is_null() | kind.is_in(MRR_LINE_TYPES))
+        s, e = nw.col("period_start"), nw.col("period_end")
+        whole = (e.dt.year() - s.dt.year()) * 12 + (e.dt.month() - s.dt.month())
+        months = (
+            nw.when(e.dt.day() == s.dt.day())
+            .then(whole.cast(nw.Float64))
+            .otherwise(days_between(s, e) * 12.0 / 365.0)
+        )
+        out = frame.filter(e > s).select(
+            nw.col("account_id"),
+            s.alias("start"),
+            e.alias("end"),
+            ((nw.col("amount") - discount) / months).alias("mrr"),
+            *_currency(cols),
+            nw.col("__file"),
+            nw.col("__row"),
+        )
+    return _convert(ctx, out, role)
+
+
+def _currency(cols: set[str]) -> list[nw.Expr]:
+    if "currency" in cols:
+        return [nw.col("currency").str.to_uppercase().str.strip_chars().alias("currency")]
+    return [nw.lit(None, nw.String).alias("currency")]
+
+
+def _convert(ctx: Context, out: nw.LazyFrame, role: str) -> nw.LazyFrame:
+    """Convert line MRR to the reporting currency with the fx source (rate at the line's start)."""
+    import polars as pl
+
+    reporting = ctx.spec.model.currency
+    foreign = ~nw.col("currency").is_null() & (nw.col("currency") != reporting)
+    if not ctx.has("fx"):
+        # mixed currencies without fx: an error naming them
+        def fmt(df: pl.DataFrame) -> str | None:
+            if df.height == 0:
+                return None
+            found = ", ".join(
+                f"{r['currency']} ({r['n']} lines)"
+                for r in df.sort("currency").iter_rows(named=True)
+            )
+            return (
+                f"the {role} source has amounts in {found} besides {reporting}: add an fx source "
+                "(sources.fx with currency, rate) or filter those lines out"
+            )
+
+        ctx.notice(
+            out.filter(foreign).group_by("currency").agg(nw.len().cast(nw.Int64).alias("n")),
+            fmt,
+            error=True,
+        )
+        return out.drop("currency")
+    fx = ctx.source("fx")
+    fx_cols = set(ctx.columns("fx"))
+    rates = fx.select(
+        nw.col("currency").str.to_uppercase().str.strip_chars(),
+        nw.col("rate"),
+        *([nw.col("date")] if "date" in fx_cols else []),
+    )
+    if "date" not in fx_cols:
+        rates = rates.group_by("currency").agg(nw.col("rate").mean())
+        conv = out.join(rates, on="currency", how="left")
+    else:
+        keyed = out.select("__file", "__row", "currency", "start")
+        at = (
+            keyed.join(rates, on="currency", how="inner")
+            .filter(nw.col("date") <= nw.col("start"))
+            .group_by("__file", "__row")
+            .agg(nw.col("date").max().alias("__d"))
+        )
+        first = rates.group_by("currency").agg(nw.col("date").min().alias("__first"))
+        conv = (
+            out.join(at, on=["__file", "__row"], how="left")
+            .join(first, on="currency", how="left")
+            .with_columns(nw.coalesce(nw.col("__d"), nw.col("__first")).alias("date"))
+            .join(rates, on=["currency", "date"], how="left")
+        )
+    missing = conv.filter(foreign & nw.col("rate").is_null())
+
+    def fmt_missing(df: pl.DataFrame) -> str | None:
+        if df.height == 0:
+            return None
+        names = ", ".join(sorted(df["currency"].unique().to_list()))
+        return f"no fx rate for {names} (used in the {role} source): add rows for them to the fx source"
+
+    ctx.notice(missing.select("currency").unique(), fmt_missing, error=True)
+    rate = nw.when(foreign).then(nw.col("rate")).otherwise(nw.lit(1.0))
+    return conv.with_columns((nw.col("mrr") * rate).alias("mrr")).select(
+        "account_id", "start", "end", "mrr", "__file", "__row"
+    )
+
+
+def first_positive(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id -> the first day its MRR was above 0 (change points + running sum)."""
+
+    def build() -> nw.LazyFrame:
+        ls = lines(ctx, req)
+        deltas = nw.concat(
+            [
+                ls.select("account_id", nw.col("start").alias("day"), nw.col("mrr").alias("delta")),
+                ls.filter(~nw.col("end").is_null()).select(
+                    "account_id", nw.col("end").alias("day"), (-nw.col("mrr")).alias("delta")
+                ),
+            ],
+            how="vertical",
+        )
+        per_day = deltas.group_by("account_id", "day").agg(nw.col("delta").sum().fill_null(0.0))
+        level = per_day.with_columns(
+            nw.col("delta").cum_sum().over("account_id", order_by="day").round(ROUND).alias("level")
+        )
+        return (
+            level.filter(nw.col("level") > EPS)
+            .group_by("account_id")
+            .agg(nw.col("day").min().alias("first_day"))
+        )
+
+    return ctx.cached(("first", ctx_key(ctx, req)), build)
+
+
+def ctx_key(ctx: Context, req: MetricRequest) -> tuple[Any, ...]:
+    return (_billing_role(ctx, req), req.filter)
+
+
+def snapshots(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame:
+    """Per account and period: before = MRR at the base day, after = MRR at the period's end.
+
+    The base day is the day before the period (window 1), or the end of the period
+    ``window`` months earlier (e.g. 12 for trailing-twelve-month NRR).
+    """
+
+    def build() -> nw.LazyFrame:
+        days: dict[str, list[Any]] = {"period": [], "day": [], "is_after": []}
+        for p in ctx.calendar.periods:
+            base = (
+                p.start - timedelta(days=1)
+                if window == 1
+                else add_months(p.start, -(window - 1)) - timedelta(days=1)
+            )
+            days["period"] += [p.label, p.label]
+            days["day"] += [base, p.end]
+            days["is_after"] += [False, True]
+        cal = ctx.table(days)
+        ls = lines(ctx, req)
+        active = ls.join(cal, how="cross").filter(
+            (nw.col("start") <= nw.col("day"))
+            & (nw.col("end").is_null() | (nw.col("end") > nw.col("day")))
+        )
+        per = active.group_by("account_id", "period").agg(
+            sum_if(~nw.col("is_after"), nw.col("mrr")).alias("before"),
+            sum_if(nw.col("is_after"), nw.col("mrr")).alias("after"),
+        )
+        clip = [
+            nw.when(nw.col(c) < 0).then(nw.lit(0.0)).otherwise(nw.col(c)).round(ROUND).alias(c)
+            for c in ("before", "after")
+        ]
+        negative = per.filter((nw.col("before") < -EPS) | (nw.col("after") < -EPS))
+        ctx.notice(
+            negative.select(nw.len().cast(nw.Int64).alias("n")),
+            lambda df: (
+                (
+                    f"{df['n'][0]} account-period snapshots had MRR below 0 (credits larger than "
+                    "charges); counted as 0"
+                )
+                if df.height and df["n"][0]
+                else None
+            ),
+        )
+        return per.with_columns(clip).filter((nw.col("before") > EPS) | (nw.col("after") > EPS))
+
+    return ctx.cached(("snap", ctx_key(ctx, req), window), build)
+
+
+def summary(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame:
+    """Per period (and dimension): MRR before/after and every movement, summed and counted."""
+
+    def build() -> nw.LazyFrame:
+        snap = snapshots(ctx, req, window)
+        cal = ctx.periods_table().select("period", "p_start")
+        rows = snap.join(first_positive(ctx, req), on="account_id", how="left").join(
+            cal, on="period"
+        )
+        rows = ctx.with_dims(rows)
+        b, a = nw.col("before"), nw.col("after")
+        starting = b <= EPS
+        fresh = starting & (a > EPS)
+        is_new = fresh & (
+            nw.col("first_day").is_null() | (nw.col("first_day") >= nw.col("p_start"))
+        )
+        is_react = fresh & ~is_new
+        held = b > EPS
+        churn = held & (a <= EPS)
+        expand = held & (a > b + EPS)
+        contract = held & (a > EPS) & (a < b - EPS)
+        agg = rows.group_by("period", *ctx.group_cols()).agg(
+            a.sum().alias("mrr_end"),
+            b.sum().alias("mrr_start"),
+            count_if(a > EPS).alias("customers_end"),
+            count_if(held).alias("customers_start"),
+            sum_if(is_new, a).alias("new_mrr"),
+            count_if(is_new).alias("new_customers"),
+            sum_if(is_react, a).alias("reactivation_mrr"),
+            count_if(is_react).alias("reactivated_customers"),
+            sum_if(expand, a - b).alias("expansion_mrr"),
+            sum_if(contract, b - a).alias("contraction_mrr"),
+            sum_if(churn, b).alias("churned_mrr"),
+            count_if(churn).alias("churned_customers"),
+            count_if(expand).alias("expanded_customers"),
+            count_if(contract).alias("contracted_customers"),
+            sum_if(held, a).alias("retained_mrr"),
+            sum_if(held, nw.min_horizontal(a, b)).alias("kept_mrr"),
+        )
+        sums = [
+            c for c in agg.collect_schema().names() if c != "period" and c not in ctx.group_cols()
+        ]
+        return ctx.complete(agg, {c: 0 for c in sums})
+
+    return ctx.cached(("summary", ctx_key(ctx, req), window, tuple(ctx.dims)), build)
+
+
+def _value(
+    ctx: Context, req: MetricRequest, value: nw.Expr, note: nw.Expr | None = None, window: int = 1
+) -> nw.LazyFrame:
+    cols = [value.alias("value")]
+    if note is not None:
+        cols.append(note.alias("note"))
+    return summary(ctx, req, window).select("period", *ctx.group_cols(), *cols)
+
+
+# ---- metric types -------------------------------------------------------------------
+def _simple(
+    name: str,
+    column: str,
+    *,
+    family: str,
+    unit: str,
+    formula: str,
+    description: str,
+    higher: bool | None = True,
+    scale: float = 1.0,
+) -> None:
+    def compute(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+        return _value(ctx, req, nw.col(column).cast(nw.Float64) * scale)
+
+    metric_type(
+        name,
+        family=family,
+        unit=unit,
+        requires=REVENUE_SOURCES,
+        formula=formula,
+        description=description,
+        options=SOURCE_OPTION,
+        higher_is_better=higher,
+    )(compute)
+
+
+_simple(
+    "mrr",
+    "mrr_end",
+    family="revenue",
+    unit="currency",
+    formula="sum over accounts of MRR(a, e)",
+    description="monthly recurring revenue at the end of the period",
+)
+_simple(
+    "arr",
+    "mrr_end",
+    family="revenue",
+    unit="currency",
+    formula="12 x mrr",
+    description="annual run rate",
+    scale=12.0,
+)
+_simple(
+    "customers",
+    "customers_end",
+    family="customers",
+    unit="count",
+    formula="accounts with MRR(a, e) > 0",
+    description="paying accounts at the end of the period",
+)
+_simple(
+    "new_mrr",
+    "new_mrr",
+    family="revenue",
+    unit="currency",
+    formula="MRR(a, e) of accounts with MRR(a, s-1) = 0 and no earlier positive MRR",
+    description="MRR from first-time customers",
+)
+_simple(
+    "reactivation_mrr",
+    "reactivation_mrr",
+    family="revenue",
+    unit="currency",
+    formula="MRR(a, e) of accounts with MRR(a, s-1) = 0 that had positive MRR before",
+    description="MRR from returning customers",
+)
+_simple(
+    "expansion_mrr",
+    "expansion_mrr",
+    family="revenue",
+    unit="currency",
+    formula="sum of MRR(a, e) - MRR(a, s-1) where both > 0 and it grew",
+    description="MRR gained from existing customers",
+)
+_simple(
+    "contraction_mrr",
+    "contraction_mrr",
+    family="revenue",
+    unit="currency",
+    formula="sum of MRR(a, s-1) - MRR(a, e) where both > 0 and it shrank",
+    description="MRR lost from customers who stayed",
+    higher=False,
+)
+_simple(
+    "churned_mrr",
+    "churned_mrr",
+    family="revenue",
+    unit="currency",
+    formula="sum of MRR(a, s-1) where MRR(a, s-1) > 0 and MRR(a, e) = 0",
+    description="MRR lost from customers who left",
+    higher=False,
+)
+_simple(
+    "new_customers",
+    "new_customers",
+    family="customers",
+    unit="count",
+    formula="count of accounts counted in new_mrr",
+    description="first-time customers",
+)
+_simple(
+    "reactivated_customers",
+    "reactivated_customers",
+    family="customers",
+    unit="count",
+    formula="count of accounts counted in reactivation_mrr",
+    description="returning customers",
+)
+_simple(
+    "churned_customers",
+    "churned_customers",
+    family="customers",
+    unit="count",
+    formula="count of accounts counted in churned_mrr",
+    description="customers lost",
+    higher=False,
+)
+
+
+@metric_type(
+    "net_new_mrr",
+    family="revenue",
+    unit="currency",
+    requires=REVENUE_SOURCES,
+    formula="new + reactivation + expansion - contraction - churned",
+    description="net change of MRR over the period (mrr(P) = mrr(P-1) + net_new_mrr(P))",
+    options=SOURCE_OPTION,
+)
+def net_new_mrr(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    c = nw.col
+    return _value(
+        ctx,
+        req,
+        c("new_mrr")
+        + c("reactivation_mrr")
+        + c("expansion_mrr")
+        - c("contraction_mrr")
+        - c("churned_mrr"),
+    )
+
+
+NO_BASE_CUSTOMERS = "no customers at the start of the period"
+NO_BASE_MRR = "no MRR at the start of the period"
+
+
+@metric_type(
+    "customer_churn_rate",
+    family="customers",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="churned_customers / customers at s-1",
+    description="logo churn",
+    options=SOURCE_OPTION,
+    higher_is_better=False,
+    null_when=NO_BASE_CUSTOMERS,
+)
+def customer_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    v, n = ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+    return _value(ctx, req, v, n)
+
+
+@metric_type(
+    "customer_retention_rate",
+    family="customers",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="1 - customer_churn_rate",
+    description="logo retention",
+    options=SOURCE_OPTION,
+    null_when=NO_BASE_CUSTOMERS,
+)
+def customer_retention_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    v, n = ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+    return _value(ctx, req, 1.0 - v, n)
+
+
+@metric_type(
+    "gross_mrr_churn_rate",
+    family="revenue",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="(churned_mrr + contraction_mrr) / mrr at s-1",
+    description="revenue churn",
+    options=SOURCE_OPTION,
+    higher_is_better=False,
+    null_when=NO_BASE_MRR,
+)
+def gross_mrr_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    v, n = ratio(
+        nw.col("churned_mrr") + nw.col("contraction_mrr"), nw.col("mrr_start"), NO_BASE_MRR
+    )
+    return _value(ctx, req, v, n)
+
+
+@metric_type(
+    "net_mrr_churn_rate",
+    family="revenue",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="(churned + contraction - expansion - reactivation) / mrr at s-1",
+    description="revenue churn net of expansion (negative = net expansion)",
+    options=SOURCE_OPTION,
+    higher_is_better=False,
+    null_when=NO_BASE_MRR,
+)
+def net_mrr_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    c = nw.col
+    num = c("churned_mrr") + c("contraction_mrr") - c("expansion_mrr") - c("reactivation_mrr")
+    v, n = ratio(num, c("mrr_start"), NO_BASE_MRR)
+    return _value(ctx, req, v, n)
+
+
+WINDOW_OPTION = {
+    **SOURCE_OPTION,
+    "window": Option(
+        int,
+        1,
+        "months to look back: 1 compares with the day before the period, "
+        "12 gives trailing-twelve-month retention",
+    ),
+}
+
+
+@metric_type(
+    "nrr",
+    family="revenue",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="(mrr at s-1 + expansion - contraction - churned) / mrr at s-1, over accounts "
+    "with MRR at s-1",
+    description="net revenue retention",
+    options=WINDOW_OPTION,
+    null_when=NO_BASE_MRR,
+)
+def nrr(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    w = _window(req)
+    v, n = ratio(nw.col("retained_mrr"), nw.col("mrr_start"), NO_BASE_MRR)
+    return _value(ctx, req, v, n, window=w)
+
+
+@metric_type(
+    "grr",
+    family="revenue",
+    unit="ratio",
+    requires=REVENUE_SOURCES,
+    formula="(mrr at s-1 - contraction - churned) / mrr at s-1",
+    description="gross revenue retention",
+    options=WINDOW_OPTION,
+    null_when=NO_BASE_MRR,
+)
+def grr(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    w = _window(req)
+    v, n = ratio(nw.col("kept_mrr"), nw.col("mrr_start"), NO_BASE_MRR)
+    return _value(ctx, req, v, n, window=w)
+
+
+def _window(req: MetricRequest) -> int:
+    w = int(req.options.get("window") or 1)
+    if w < 1:
+        raise Unavailable(f"window must be 1 or more months, not {w}")
+    return w
+
+
+@metric_type(
+    "arpa",
+    family="revenue",
+    unit="currency",
+    requires=REVENUE_SOURCES,
+    formula="mrr / customers",
+    description="average revenue per account",
+    options=SOURCE_OPTION,
+    null_when="no customers at the end of the period",
+)
+def arpa(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    v, n = ratio(
+        nw.col("mrr_end"), nw.col("customers_end"), "no customers at the end of the period"
+    )
+    return _value(ctx, req, v, n)
+
+
+@metric_type(
+    "asp",
+    family="revenue",
+    unit="currency",
+    requires=REVENUE_SOURCES,
+    formula="new_mrr / new_customers",
+    description="average selling price of new customers",
+    options=SOURCE_OPTION,
+    null_when="no new customers in the period",
+)
+def asp(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    v, n = ratio(nw.col("new_mrr"), nw.col("new_customers"), "no new customers in the period")
+    return _value(ctx, req, v, n)
+
+
+MARGIN_OPTION = {**SOURCE_OPTION, "gross_margin": Option(float, 1.0, "gross margin, 0-1")}
+
+
+@metric_type(
+    "ltv",
+    family="revenue",
+    unit="currency",
+    requires=REVENUE_SOURCES,
+    formula="arpa x gross_margin / customer_churn_rate",
+    description="customer lifetime value",
+    options=MARGIN_OPTION,
+    null_when="no churn in the period (lifetime unbounded)",
+)
+def ltv(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    c = nw.col
+    margin = float(req.options.get("gross_margin", 1.0))
+    arpa_v, arpa_n = ratio(
+        c("mrr_end"), c("customers_end"), "no customers at the end of the period"
+    )
+    churn_v, churn_n = ratio(c("churned_customers"), c("customers_start"), NO_BASE_CUSTOMERS)
+    value = nw.when(churn_v > 0).then(arpa_v * margin / churn_v)
+    note = nw.coalesce(
+        arpa_n,
+        churn_n,
+        nw.when(churn_v == 0).then(nw.lit("no churn in the period: lifetime value is unbounded")),
+    )
+    return _value(ctx, req, value, note)
+
+
+@metric_type(
+    "quick_ratio",
+    family="revenue",
+    unit="number",
+    requires=REVENUE_SOURCES,
+    formula="(new + expansion + reactivation) / (churned + contraction)",
+    description="growth efficiency (SaaS quick ratio)",
+    options=SOURCE_OPTION,
+    null_when="no churned or contraction MRR in the period",
+)
+def quick_ratio(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    c = nw.col
+    v, n = ratio(
+        c("new_mrr") + c("expansion_mrr") + c("reactivation_mrr"),
+        c("churned_mrr") + c("contraction_mrr"),
+        "no churned or contraction MRR in the period",
+    )
+    return _value(ctx, req, v, n)
+
+
+@metric_type(
+    "renewal_rate",
+    family="customers",
+    unit="ratio",
+    requires=("subscriptions",),
+    formula="subscriptions ending in P after which the account still has MRR > 0 / "
+    "subscriptions ending in P",
+    description="share of ending subscriptions renewed",
+    null_when="no subscription ended in the period",
+)
+def renewal_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    req = MetricRequest(req.name, req.type, {**req.options, "source": "subscriptions"}, req.filter)
+    ls = lines(ctx, req)
+    cal = ctx.periods_table().select("period", "p_start", "p_end")
+    ending = (
+        ls.filter(~nw.col("end").is_null())
+        .join(cal, how="cross")
+        .filter((nw.col("end") >= nw.col("p_start")) & (nw.col("end") <= nw.col("p_end")))
+        .select("account_id", "period", nw.col("end").alias("day"), "__file", "__row")
+    )
+    after = (
+        ending.select("account_id", "day")
+        .unique()
+        .join(ls.select("account_id", "start", "end", "mrr"), on="account_id")
+        .filter(
+            (nw.col("start") <= nw.col("day"))
+            & (nw.col("end").is_null() | (nw.col("end") > nw.col("day")))
+        )
+        .group_by("account_id", "day")
+        .agg(nw.col("mrr").sum().alias("mrr_after"))
+    )
+    rows = ctx.with_dims(ending.join(after, on=["account_id", "day"], how="left"))
+    agg = rows.group_by("period", *ctx.group_cols()).agg(
+        nw.len().cast(nw.Int64).alias("ending"),
+        count_if(nw.col("mrr_after").fill_null(0.0) > EPS).alias("renewed"),
+    )
+    agg = ctx.complete(agg, {"ending": 0, "renewed": 0})
+    v, n = ratio(nw.col("renewed"), nw.col("ending"), "no subscription ended in the period")
+    return agg.select("period", *ctx.group_cols(), v.alias("value"), n.alias("note"))

@@ -1,0 +1,859 @@
+"""Turn a :class:`~cs_metrics.result.MetricResult` into output for machines and for people.
+
+Machine formats (csv, tsv, json, ndjson, parquet) carry the long form of SPEC.md —
+``period``, one field per ``--by`` dimension, ``metric``, ``value``, ``unit`` — or, with
+``--wide``, one column per metric. Numbers keep full precision and never have thousands
+separators; null (and NaN/inf, which no consumer can use) is JSON ``null`` or an empty
+CSV cell. Rows are sorted by the requested period order, dimension values, then the
+spec's metric order, whatever order the frame arrived in.
+
+Formats for people (the terminal table, markdown, html) share one layout, built as
+:class:`Block` values and drawn by each backend. The layout depends on the shape:
+
+* **one period, no dimensions** — ``Metric | Value | Previous | Change``, metrics grouped
+  under family headings (revenue, customers, sentiment, support, usage, acquisition,
+  team, custom) in that order, spec order within a family.
+* **several periods, no dimensions** — periods as columns, metrics as rows (same family
+  grouping), the last column the change of the latest period over the one before. On a
+  terminal only the latest periods that fit the console width are shown, with a caption
+  saying how many were left out (markdown and html always show all of them).
+* **one period with ``--by``** — one row per combination of dimension values (the
+  dimension columns first), then for each metric a value column followed by a narrow
+  ``Δ`` change column. A CS lead comparing plans or accounts reads across a row, which a
+  long "(dimension, metric) per row" list makes hard.
+* **several periods with ``--by``** — one table per metric: dimension values as rows,
+  periods as columns, then the change column (the pivot an analyst would build in a
+  spreadsheet), with the same fit-to-width rule.
+
+Values carry their unit: currency with symbol and separators ($12,300; €, £ for EUR and
+GBP, otherwise the code as a suffix; cents only below 1,000), ratios as percent with one
+decimal (5.0 %), counts as integers with separators, days and hours with one decimal and
+the unit, scores with one decimal. Change is the difference in percentage points for
+ratios ("+1.2 pp"), in points for scores ("+3.0 pts"), and the relative change otherwise
+("+4.5 %"; the absolute change when the previous value is 0). Its arrow ▲/▼ is green when
+the move is good for the metric (``MetricMeta.higher_is_better``), red when bad, plain when
+the metric is neutral, dim when unchanged at the precision shown. A null value is a dim
+"—"; when the result says why (``note``), a superscript marker points to the note under
+the table.
+
+The html page is self-contained (inline CSS, no scripts or external resources) and lists
+``result.warnings`` under the tables, since a file has no stderr beside it.
+
+Nothing here prints except through the :class:`rich.console.Console` handed in, so the
+CLI's colour, NO_COLOR and width decisions hold.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from cs_metrics.atomic import atomic_write, atomic_write_text
+from cs_metrics.errors import UsageError
+from cs_metrics.result import MetricMeta, MetricResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = [
+    "EXTENSIONS",
+    "FAMILIES",
+    "FORMATS",
+    "Block",
+    "Cell",
+    "build_blocks",
+    "format_change",
+    "format_for_output",
+    "format_value",
+    "machine_frame",
+    "render_table",
+    "render_text",
+    "write_file",
+]
+
+FORMATS = ("auto", "table", "csv", "tsv", "json", "ndjson", "markdown")
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".json": "json",
+    ".ndjson": "ndjson",
+    ".parquet": "parquet",
+    ".md": "markdown",
+    ".html": "html",
+    ".xlsx": "xlsx",
+}
+FAMILIES = (
+    "revenue",
+    "customers",
+    "sentiment",
+    "support",
+    "usage",
+    "acquisition",
+    "team",
+    "custom",
+)
+TEXT_FORMATS = ("csv", "tsv", "json", "ndjson", "markdown", "html")
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+NULL = "—"
+UP, DOWN = "▲", "▼"
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+# --------------------------------------------------------------------------- choosing
+
+
+def format_for_output(path: str | None, fmt: str, is_tty: bool) -> str:
+    """The concrete format for ``--format fmt`` and ``-o path``.
+
+    A file path decides by its extension (an explicit ``--format`` must agree with it);
+    no path or ``-`` means stdout, where ``auto`` is a table on a terminal and CSV when
+    piped.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if path is None or path == "-":
+        if fmt == "auto":
+            return "table" if is_tty else "csv"
+        return fmt
+    suffix = Path(path).suffix.lower()
+    by_ext = EXTENSIONS.get(suffix)
+    if by_ext is None:
+        what = f"extension {suffix!r}" if suffix else "no extension"
+        raise UsageError(
+            f"cannot tell the output format of {path} ({what}); name the file with one of "
+            f"{' '.join(EXTENSIONS)}, or use -o - to write to stdout"
+        )
+    if fmt not in ("auto", by_ext):
+        raise UsageError(
+            f"--format {fmt} does not match {path}, which is written as {by_ext}; "
+            f"drop --format, or give the file the extension of the format you want"
+        )
+    return by_ext
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_frame(result: MetricResult, wide: bool = False) -> pl.DataFrame:
+    """The frame machine formats write: sorted, non-finite numbers as null."""
+    frame = result.machine_frame(wide=wide)
+    keys: list[Any] = [_period_rank(result), pl.col("period")]
+    keys += [pl.col(d) for d in result.dims]
+    if not wide:
+        keys.append(_metric_rank(result))
+    frame = frame.sort(keys, nulls_last=True, maintain_order=True)
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    return frame.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
+    )
+
+
+def render_text(result: MetricResult, fmt: str, wide: bool = False) -> str:
+    """The document for a text format: csv, tsv, json, ndjson, markdown (or html)."""
+    if fmt in ("csv", "tsv"):
+        return machine_frame(result, wide).write_csv(separator="," if fmt == "csv" else "\t")
+    if fmt == "json":
+        rows = machine_frame(result, wide).rows(named=True)
+        return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if fmt == "ndjson":
+        rows = machine_frame(result, wide).rows(named=True)
+        return "".join(
+            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+            for r in rows
+        )
+    if fmt == "markdown":
+        return _markdown(build_blocks(result))
+    if fmt == "html":
+        return _html(build_blocks(result), result)
+    raise UsageError(
+        f"format {fmt!r} is not a text format; use one of {', '.join(TEXT_FORMATS)}, "
+        "or write parquet/xlsx with -o FILE"
+    )
+
+
+def write_file(result: MetricResult, path: Path, fmt: str, wide: bool = False) -> None:
+    """Write ``result`` to ``path`` atomically in ``fmt`` (``auto``: from the extension).
+
+    ``wide`` applies to the machine formats; markdown and html use the layout for people,
+    and xlsx always has both a wide "metrics" sheet and a "long" sheet.
+    """
+    path = Path(path)
+    if fmt == "auto":
+        fmt = format_for_output(str(path), "auto", is_tty=False)
+    if fmt in TEXT_FORMATS:
+        atomic_write_text(path, render_text(result, fmt, wide))
+    elif fmt == "parquet":
+        frame = machine_frame(result, wide)
+        atomic_write(path, lambda tmp: frame.write_parquet(tmp))
+    elif fmt == "xlsx":
+        atomic_write(path, lambda tmp: _write_xlsx(result, tmp))
+    else:
+        raise UsageError(
+            f"cannot write {path} as {fmt!r}; file formats are {', '.join(sorted(EXTENSIONS))}"
+        )
+
+
+def _period_order(result: MetricResult) -> list[str]:
+    present = result.frame.get_column("period").unique(maintain_order=True).to_list()
+    seen = set(present)
+    ordered = [p for p in result.periods if p in seen]
+    known = set(ordered)
+    return ordered + [p for p in present if p not in known]
+
+
+def _period_rank(result: MetricResult) -> pl.Expr:
+    rank = {p: i for i, p in enumerate(result.periods)}
+    return pl.col("period").replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+
+
+def _metric_rank(result: MetricResult) -> pl.Expr:
+    rank = {m: i for i, m in enumerate(result.metrics)}
+    return pl.col("metric").replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def unit_kind(unit: str) -> str:
+    """currency | ratio | count | days | hours | score | other."""
+    if unit in ("ratio", "count", "days", "hours", "score"):
+        return unit
+    if unit == "currency" or (len(unit) == 3 and unit.isalpha() and unit.isupper()):
+        return "currency"
+    return "other"
+
+
+def _number(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text.replace(",", "")) == 0 else text
+
+
+def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
+    """A value as people read it ($12,300, 5.0 %, 1,204, 3.5 days); "—" when missing."""
+    if value is None or not math.isfinite(value):
+        return NULL
+    kind = unit_kind(unit)
+    if kind == "currency":
+        code = currency if unit == "currency" else unit
+        digits = _number(abs(value), 0 if abs(value) >= 1000 else 2)
+        sign = "-" if value < 0 and digits.strip("0.,") else ""
+        symbol = CURRENCY_SYMBOLS.get(code)
+        return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {code}"
+    if kind == "ratio":
+        return f"{_number(value * 100, 1)} %"
+    if kind == "count":
+        if abs(value - round(value)) < 1e-9:
+            return _number(round(value), 0)
+        return _number(value, 1)
+    if kind == "days":
+        return f"{_number(value, 1)} days"
+    if kind == "hours":
+        return f"{_number(value, 1)} hours"
+    if kind == "score":
+        return _number(value, 1)
+    return f"{_number(value, 2)} {unit}".rstrip()
+
+
+def format_change(
+    value: float | None,
+    previous: float | None,
+    unit: str,
+    currency: str = "USD",
+    higher_is_better: bool | None = True,
+) -> tuple[str, str]:
+    """The change from ``previous`` to ``value`` and its tone (good/bad/""/muted)."""
+    if value is None or previous is None or not math.isfinite(value - previous):
+        return NULL, "muted"
+    kind = unit_kind(unit)
+    diff = value - previous
+    if kind == "ratio":
+        magnitude, text = diff * 100, f"{_number(abs(diff) * 100, 1)} pp"
+    elif kind == "score":
+        magnitude, text = diff, f"{_number(abs(diff), 1)} pts"
+    elif previous == 0:
+        magnitude, text = diff, format_value(abs(diff), unit, currency)
+    else:
+        magnitude = diff / abs(previous) * 100
+        text = f"{_number(abs(magnitude), 1)} %"
+    if round(magnitude, 1) == 0:
+        zero = {"ratio": "0.0 pp", "score": "0.0 pts"}.get(kind, "0.0 %")
+        return zero, "muted"
+    up = magnitude > 0
+    tone = "" if higher_is_better is None else ("good" if up == higher_is_better else "bad")
+    return f"{UP if up else DOWN} {'+' if up else '-'}{text}", tone
+
+
+# --------------------------------------------------------------------------- layout
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell; ``tone`` is good | bad | muted | strong | "" (plain)."""
+
+    text: str
+    tone: str = ""
+
+
+@dataclass
+class Block:
+    """One table for people, independent of how it is drawn.
+
+    ``rows`` holds lists of cells or, for a family heading, the heading text.
+    ``period_columns`` are the indices of the period columns a narrow terminal may drop.
+    """
+
+    title: str
+    headers: list[str]
+    justify: list[str]
+    rows: list[list[Cell] | str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    period_columns: list[int] = field(default_factory=list)
+    caption: str = ""
+
+    def keep_last_periods(self, keep: int) -> Block:
+        """A copy showing only the last ``keep`` period columns."""
+        drop = set(self.period_columns[: max(len(self.period_columns) - keep, 0)])
+        if not drop:
+            return self
+
+        def cut(items: list[Any]) -> list[Any]:
+            return [item for i, item in enumerate(items) if i not in drop]
+
+        kept = [i for i in range(len(self.headers)) if i not in drop]
+        shown, total = len(self.period_columns) - len(drop), len(self.period_columns)
+        return Block(
+            title=self.title,
+            headers=cut(self.headers),
+            justify=cut(self.justify),
+            rows=[row if isinstance(row, str) else cut(row) for row in self.rows],
+            notes=self.notes,
+            period_columns=[kept.index(i) for i in self.period_columns if i not in drop],
+            caption=f"last {shown} of {total} periods shown; --format csv or -o FILE has all",
+        )
+
+
+class _Notes:
+    """Footnote markers for null values, one per distinct note."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+
+    def marker(self, note: str | None) -> str:
+        if not note:
+            return ""
+        number = self.numbers.setdefault(note, len(self.numbers) + 1)
+        return str(number).translate(_SUPERSCRIPT)
+
+    def lines(self) -> list[str]:
+        return [f"{str(n).translate(_SUPERSCRIPT)} {note}" for note, n in self.numbers.items()]
+
+
+@dataclass(frozen=True)
+class _Point:
+    value: float | None
+    previous: float | None
+    unit: str
+    note: str | None
+
+
+class _View:
+    """The result's rows indexed for layout: (period, dims, metric) -> point."""
+
+    def __init__(self, result: MetricResult) -> None:
+        self.result = result
+        self.dims = list(result.dims)
+        frame = _human_frame(result)
+        self.periods = _period_order(result)
+        self.points: dict[tuple[str, tuple[Any, ...], str], _Point] = {}
+        self.combos: list[tuple[Any, ...]] = []
+        seen_combos: set[tuple[Any, ...]] = set()
+        units: dict[str, str] = {}
+        for row in frame.iter_rows(named=True):
+            combo = tuple(row[d] for d in self.dims)
+            if combo not in seen_combos:
+                seen_combos.add(combo)
+                self.combos.append(combo)
+            unit = row["unit"] or self.meta(row["metric"]).unit
+            units.setdefault(row["metric"], unit)
+            self.points[(row["period"], combo, row["metric"])] = _Point(
+                _finite(row["value"]), _finite(row["previous"]), unit, row["note"]
+            )
+        self.units = units
+        self.metrics = _metric_order(result, list(units))
+
+    def meta(self, name: str) -> MetricMeta:
+        meta = self.result.metrics.get(name)
+        if meta is None:
+            return MetricMeta(name=name, family="custom", unit="", higher_is_better=None)
+        return meta
+
+    def label(self, name: str) -> str:
+        return self.meta(name).label or name
+
+    def unit(self, name: str) -> str:
+        unit = self.units.get(name) or self.meta(name).unit
+        return self.result.currency if unit == "currency" else unit
+
+    def value_cell(self, point: _Point | None, notes: _Notes) -> Cell:
+        if point is None:
+            return Cell(NULL, "muted")
+        if point.value is None:
+            return Cell(NULL + notes.marker(point.note), "muted")
+        return Cell(format_value(point.value, self.unit_of(point), self.result.currency))
+
+    def previous_cell(self, point: _Point | None) -> Cell:
+        if point is None or point.previous is None:
+            return Cell(NULL, "muted")
+        return Cell(format_value(point.previous, self.unit_of(point), self.result.currency))
+
+    def change_cell(self, metric: str, point: _Point | None) -> Cell:
+        if point is None:
+            return Cell(NULL, "muted")
+        text, tone = format_change(
+            point.value,
+            point.previous,
+            self.unit_of(point),
+            self.result.currency,
+            self.meta(metric).higher_is_better,
+        )
+        return Cell(text, tone)
+
+    def unit_of(self, point: _Point) -> str:
+        return self.result.currency if point.unit == "currency" else point.unit
+
+
+def _human_frame(result: MetricResult) -> pl.DataFrame:
+    """The full frame (with previous and note) in output order."""
+    frame = result.frame
+    missing = [c for c in ("previous", "note") if c not in frame.columns]
+    if missing:
+        frame = frame.with_columns(
+            pl.lit(None, pl.Float64 if c == "previous" else pl.String).alias(c) for c in missing
+        )
+    keys: list[Any] = [_period_rank(result), pl.col("period")]
+    keys += [pl.col(d) for d in result.dims]
+    keys.append(_metric_rank(result))
+    return frame.sort(keys, nulls_last=True, maintain_order=True)
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _family_rank(family: str) -> int:
+    return FAMILIES.index(family) if family in FAMILIES else FAMILIES.index("custom")
+
+
+def _metric_order(result: MetricResult, present: list[str]) -> list[str]:
+    spec = {m: i for i, m in enumerate(result.metrics)}
+    order = {m: i for i, m in enumerate(present)}
+
+    def key(name: str) -> tuple[int, int, int]:
+        meta = result.metrics.get(name)
+        family = meta.family if meta else "custom"
+        return (_family_rank(family), spec.get(name, len(spec)), order[name])
+
+    return sorted(present, key=key)
+
+
+def _by_family(view: _View) -> Iterable[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for name in view.metrics:
+        family = view.meta(name).family
+        family = family if family in FAMILIES else "custom"
+        groups.setdefault(family, []).append(name)
+    for family in FAMILIES:
+        if family in groups:
+            yield family.capitalize(), groups[family]
+
+
+def _dim_header(dim: str) -> str:
+    return dim.replace("_", " ").capitalize()
+
+
+def _dim_cells(combo: tuple[Any, ...]) -> list[Cell]:
+    return [Cell("(none)", "muted") if v is None else Cell(str(v)) for v in combo]
+
+
+def _span(periods: list[str]) -> str:
+    return periods[0] if len(periods) == 1 else f"{periods[0]} – {periods[-1]}"
+
+
+def build_blocks(result: MetricResult) -> list[Block]:
+    """The tables for people, in the layout described in the module docstring."""
+    view = _View(result)
+    if not view.points:
+        return []
+    if view.dims:
+        if len(view.periods) == 1:
+            return [_breakdown(view)]
+        return [_dim_series(view, metric) for metric in view.metrics]
+    if len(view.periods) == 1:
+        return [_snapshot(view)]
+    return [_series(view)]
+
+
+def _snapshot(view: _View) -> Block:
+    period = view.periods[0]
+    notes = _Notes()
+    block = Block(
+        title=period,
+        headers=["Metric", "Value", "Previous", "Change"],
+        justify=["left", "right", "right", "right"],
+    )
+    for family, metrics in _by_family(view):
+        block.rows.append(family)
+        for metric in metrics:
+            point = view.points.get((period, (), metric))
+            block.rows.append(
+                [
+                    Cell(view.label(metric)),
+                    view.value_cell(point, notes),
+                    view.previous_cell(point),
+                    view.change_cell(metric, point),
+                ]
+            )
+    block.notes = notes.lines()
+    return block
+
+
+def _series(view: _View) -> Block:
+    periods = view.periods
+    notes = _Notes()
+    block = Block(
+        title=_span(periods),
+        headers=["Metric", *periods, "Change"],
+        justify=["left"] + ["right"] * (len(periods) + 1),
+        period_columns=list(range(1, len(periods) + 1)),
+    )
+    for family, metrics in _by_family(view):
+        block.rows.append(family)
+        for metric in metrics:
+            cells = [Cell(view.label(metric))]
+            cells += [view.value_cell(view.points.get((p, (), metric)), notes) for p in periods]
+            cells.append(view.change_cell(metric, view.points.get((periods[-1], (), metric))))
+            block.rows.append(cells)
+    block.notes = notes.lines()
+    return block
+
+
+def _breakdown(view: _View) -> Block:
+    period = view.periods[0]
+    notes = _Notes()
+    headers = [_dim_header(d) for d in view.dims]
+    justify = ["left"] * len(view.dims)
+    for metric in view.metrics:
+        headers += [view.label(metric), "Δ"]
+        justify += ["right", "right"]
+    block = Block(title=f"{period} by {', '.join(view.dims)}", headers=headers, justify=justify)
+    for combo in view.combos:
+        cells = _dim_cells(combo)
+        for metric in view.metrics:
+            point = view.points.get((period, combo, metric))
+            cells += [view.value_cell(point, notes), view.change_cell(metric, point)]
+        block.rows.append(cells)
+    block.notes = notes.lines()
+    return block
+
+
+def _dim_series(view: _View, metric: str) -> Block:
+    periods = view.periods
+    notes = _Notes()
+    first = len(view.dims)
+    block = Block(
+        title=f"{view.label(metric)} by {', '.join(view.dims)}",
+        headers=[*(_dim_header(d) for d in view.dims), *periods, "Change"],
+        justify=["left"] * first + ["right"] * (len(periods) + 1),
+        period_columns=list(range(first, first + len(periods))),
+    )
+    for combo in view.combos:
+        points = [view.points.get((p, combo, metric)) for p in periods]
+        if all(p is None for p in points):
+            continue
+        cells = _dim_cells(combo)
+        cells += [view.value_cell(p, notes) for p in points]
+        cells.append(view.change_cell(metric, points[-1]))
+        block.rows.append(cells)
+    block.notes = notes.lines()
+    return block
+
+
+# --------------------------------------------------------------------------- terminal
+
+_RICH_STYLE = {"good": "green", "bad": "red", "muted": "dim", "strong": "bold", "": ""}
+
+
+def render_table(result: MetricResult, console: Console) -> None:
+    """Print the tables for people on ``console`` (colour, width as it is configured)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    blocks = build_blocks(result)
+    if not blocks:
+        console.print(Text("No metric values for the requested period.", style="dim"))
+        return
+    for index, block in enumerate(blocks):
+        block = _fit(block, console.width)
+        table = Table(
+            title=block.title,
+            title_justify="left",
+            title_style="bold",
+            caption=block.caption or None,
+            caption_justify="left",
+            caption_style="dim",
+            box=box.SIMPLE_HEAD,
+            header_style="bold",
+        )
+        for header, justify in zip(block.headers, block.justify, strict=True):
+            table.add_column(header, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
+        for row_index, row in enumerate(block.rows):
+            if isinstance(row, str):
+                if row_index:
+                    table.add_section()
+                table.add_row(Text(row, style="bold"), *([""] * (len(block.headers) - 1)))
+            else:
+                table.add_row(*(Text(c.text, style=_RICH_STYLE[c.tone]) for c in row))
+        if index:
+            console.print()
+        console.print(table)
+        for note in block.notes:
+            console.print(Text(note, style="dim"))
+
+
+def _fit(block: Block, width: int) -> Block:
+    """Keep the latest period columns that fit ``width`` (at least one)."""
+    if not block.period_columns:
+        return block
+    from rich.cells import cell_len
+
+    widths = [cell_len(h) for h in block.headers]
+    for row in block.rows:
+        if isinstance(row, str):
+            widths[0] = max(widths[0], cell_len(row))
+            continue
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], cell_len(cell.text))
+    periods = set(block.period_columns)
+    used = 1 + sum(w + 3 for i, w in enumerate(widths) if i not in periods)
+    keep = 0
+    for i in reversed(block.period_columns):
+        if used + widths[i] + 3 > width and keep:
+            break
+        used += widths[i] + 3
+        keep += 1
+    return block.keep_last_periods(keep)
+
+
+# --------------------------------------------------------------------------- markdown
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|")
+
+
+def _markdown(blocks: list[Block]) -> str:
+    if not blocks:
+        return "_No metric values for the requested period._\n"
+    from rich.cells import cell_len
+
+    parts: list[str] = []
+    for block in blocks:
+        rows: list[list[str]] = []
+        for row in block.rows:
+            if isinstance(row, str):
+                rows.append([f"**{_md_escape(row)}**"] + [""] * (len(block.headers) - 1))
+            else:
+                rows.append([_md_escape(c.text) for c in row])
+        header = [_md_escape(h) for h in block.headers]
+        widths = [max(3, cell_len(h)) for h in header]
+        for cells in rows:
+            widths = [max(w, cell_len(c)) for w, c in zip(widths, cells, strict=True)]
+
+        def line(cells: list[str], justify: list[str], widths: list[int] = widths) -> str:
+            padded = [
+                " " * (w - cell_len(c)) + c if j == "right" else c + " " * (w - cell_len(c))
+                for c, j, w in zip(cells, justify, widths, strict=True)
+            ]
+            return "| " + " | ".join(padded) + " |"
+
+        rule = [
+            "-" * (w - 1) + ":" if j == "right" else "-" * w
+            for j, w in zip(block.justify, widths, strict=True)
+        ]
+        lines = [f"### {_md_escape(block.title)}", "", line(header, block.justify)]
+        lines.append("| " + " | ".join(rule) + " |")
+        lines += [line(cells, block.justify) for cells in rows]
+        if block.notes:
+            lines.append("")
+            lines += [f"- {_md_escape(n)}" for n in block.notes]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------- html
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#1f2328}
+h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:2rem}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+th,td{padding:.3rem .8rem;border-bottom:1px solid #d0d7de;white-space:nowrap}
+thead th{border-bottom:2px solid #1f2328;text-align:left}
+.r{text-align:right}
+tr.family th{text-align:left;background:#f6f8fa;font-weight:600}
+.good{color:#1a7f37}.bad{color:#cf222e}.muted{color:#8c959f}.strong{font-weight:600}
+ul.notes{color:#57606a;font-size:.9rem;list-style:none;padding-left:0}
+p.warning{color:#9a6700}
+""".strip()
+
+
+_RIGHT = ' class="r"'
+
+
+def _html(blocks: list[Block], result: MetricResult) -> str:
+    esc = html.escape
+    periods = _period_order(result)
+    heading = "Customer-success metrics" + (f" · {_span(periods)}" if periods else "")
+    out = [
+        "<!doctype html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(heading)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{esc(heading)}</h1>",
+    ]
+    if not blocks:
+        out.append('<p class="muted">No metric values for the requested period.</p>')
+    for block in blocks:
+        out.append("<section>")
+        out.append(f"<h2>{esc(block.title)}</h2>")
+        out.append("<table>")
+        heads = "".join(
+            f'<th{_RIGHT if j == "right" else ""} scope="col">{esc(h)}</th>'
+            for h, j in zip(block.headers, block.justify, strict=True)
+        )
+        out.append(f"<thead><tr>{heads}</tr></thead>")
+        out.append("<tbody>")
+        for row in block.rows:
+            if isinstance(row, str):
+                out.append(
+                    f'<tr class="family"><th colspan="{len(block.headers)}" scope="rowgroup">'
+                    f"{esc(row)}</th></tr>"
+                )
+                continue
+            cells = []
+            for cell, justify in zip(row, block.justify, strict=True):
+                classes = " ".join(c for c in ("r" if justify == "right" else "", cell.tone) if c)
+                attr = f' class="{classes}"' if classes else ""
+                cells.append(f"<td{attr}>{esc(cell.text)}</td>")
+            out.append(f"<tr>{''.join(cells)}</tr>")
+        out.append("</tbody>")
+        out.append("</table>")
+        if block.notes:
+            items = "".join(f"<li>{esc(n)}</li>" for n in block.notes)
+            out.append(f'<ul class="notes">{items}</ul>')
+        out.append("</section>")
+    out += [f'<p class="warning">{esc(w)}</p>' for w in result.warnings]
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
+
+
+# --------------------------------------------------------------------------- xlsx
+
+
+def xlsx_number_format(unit: str, currency: str = "USD") -> str:
+    """The Excel number format for a unit ("$#,##0.00", "0.0%", "#,##0" ...)."""
+    kind = unit_kind(unit)
+    if kind == "currency":
+        code = currency if unit == "currency" else unit
+        if code == "USD":
+            return "$#,##0.00"
+        symbol = CURRENCY_SYMBOLS.get(code)
+        return f'"{symbol}"#,##0.00' if symbol else f'#,##0.00 "{code}"'
+    return {
+        "ratio": "0.0%",
+        "count": "#,##0",
+        "days": "#,##0.0",
+        "hours": "#,##0.0",
+        "score": "0.0",
+    }.get(kind, "#,##0.00")
+
+
+def _write_xlsx(result: MetricResult, tmp: Path) -> None:
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    long = machine_frame(result)
+    wide = machine_frame(result, wide=True)
+    units = dict(
+        long.select("metric", "unit")
+        .unique(subset="metric", keep="first", maintain_order=True)
+        .iter_rows()
+    )
+    for name, meta in result.metrics.items():
+        units.setdefault(name, meta.unit)
+    currency = result.currency
+
+    workbook = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+    header_fmt = workbook.add_format({"bold": True, "bottom": 1, "bg_color": "#F2F2F2"})
+    number_fmts: dict[str, Any] = {}
+
+    def num_fmt(unit: str) -> Any:
+        pattern = xlsx_number_format(unit, currency)
+        if pattern not in number_fmts:
+            number_fmts[pattern] = workbook.add_format({"num_format": pattern})
+        return number_fmts[pattern]
+
+    def write_sheet(
+        name: str, frame: pl.DataFrame, unit_for: Any, freeze_cols: int, value_cols: set[str]
+    ) -> None:
+        sheet = workbook.add_worksheet(name)
+        widths = [len(c) for c in frame.columns]
+        for col, column in enumerate(frame.columns):
+            sheet.write_string(0, col, column, header_fmt)
+        for r, row in enumerate(frame.iter_rows(named=True), start=1):
+            for col, column in enumerate(frame.columns):
+                value = row[column]
+                if column in value_cols:
+                    unit = unit_for(row, column)
+                    if value is None:
+                        sheet.write_blank(r, col, None, num_fmt(unit))
+                        continue
+                    sheet.write_number(r, col, value, num_fmt(unit))
+                    shown = format_value(value, unit, currency)
+                    widths[col] = max(widths[col], len(shown))
+                elif value is None:
+                    sheet.write_blank(r, col, None)
+                else:
+                    text = str(value)  # write_string: never a formula, whatever the data says
+                    sheet.write_string(r, col, text)
+                    widths[col] = max(widths[col], len(text))
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, min(max(width + 2, 8), 50))
+        sheet.freeze_panes(1, freeze_cols)
+        if frame.width:
+            sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
+
+    key_cols = 1 + len(result.dims)
+    metric_cols = {c for c in wide.columns[key_cols:]}
+    write_sheet("metrics", wide, lambda row, column: units.get(column, ""), key_cols, metric_cols)
+    write_sheet("long", long, lambda row, column: row["unit"] or "", key_cols, {"value"})
+    try:
+        workbook.close()
+    except FileCreateError as exc:  # xlsxwriter wraps the OSError; let atomic_write map it
+        cause = exc.__cause__ or exc.__context__
+        if isinstance(cause, OSError):
+            raise cause from None
+        raise OSError(str(exc)) from None

@@ -1,0 +1,64 @@
+"""What the engine hands to renderers: collected polars frames plus metadata.
+
+``MetricResult.frame`` is long form, one row per (period, dimension values, metric):
+
+============== ========= ==========================================================
+column         dtype     meaning
+============== ========= ==========================================================
+period         String    the period label as the user writes it (2026-10, 2026-Q3 ...)
+<dim>...       String    one column per ``--by`` dimension, named as the dimension
+                         (``--by account`` gives ``account``); absent without --by
+metric         String    metric name from the spec
+value          Float64   the number, or null when undefined
+unit           String    currency code, ratio, count, days, hours, score
+previous       Float64   the same metric's value in the period before (null if none)
+note           String    why ``value`` is null (null when it is not)
+============== ========= ==========================================================
+
+Rows are sorted by period, then dimension values, then the spec's metric order.
+``previous`` and ``note`` are for people (tables, explain); machine formats drop them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import polars as pl
+
+MACHINE_COLUMNS = ("period", "metric", "value", "unit")  # plus the dimension columns
+
+
+@dataclass(frozen=True)
+class MetricMeta:
+    name: str
+    family: str  # revenue | customers | sentiment | support | usage | acquisition | team | custom
+    unit: str
+    label: str = ""  # human title; defaults to the name
+    higher_is_better: bool | None = True  # None: neutral (arrows not coloured)
+
+
+@dataclass
+class MetricResult:
+    frame: pl.DataFrame
+    dims: list[str] = field(default_factory=list)
+    metrics: dict[str, MetricMeta] = field(default_factory=dict)  # in spec order
+    periods: list[str] = field(default_factory=list)  # requested periods, in order
+    currency: str = "USD"
+    warnings: list[str] = field(default_factory=list)
+
+    def machine_frame(self, wide: bool = False) -> pl.DataFrame:
+        """The frame as machine formats show it (long, or one column per metric)."""
+        import polars as pl
+
+        cols = ["period", *self.dims, "metric", "value", "unit"]
+        long = self.frame.select(cols)
+        if not wide:
+            return long
+        order = [m for m in self.metrics if m in set(long["metric"].unique().to_list())]
+        wide_df = long.pivot(on="metric", index=["period", *self.dims], values="value")
+        missing = [m for m in order if m not in wide_df.columns]
+        if missing:
+            wide_df = wide_df.with_columns(pl.lit(None, pl.Float64).alias(m) for m in missing)
+        return wide_df.select(["period", *self.dims, *order])

@@ -1,0 +1,263 @@
+"""metrics.yaml: discovery, loading, structural and whole-spec validation.
+
+Three phases (as in dbt-semantic-interfaces): the YAML loader records positions and
+catches duplicate keys and ambiguous booleans; pydantic checks structure (unknown keys,
+closed enums, types); whole-spec rules check references between objects. Every problem
+of every phase is collected and reported together, each with file:line:column.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from cs_metrics.errors import InputMissingError, Problem, SpecError
+from cs_metrics.spec.loader import Loaded, load_yaml
+from cs_metrics.spec.models import ROLE_COLUMNS, ROLES, spec_model
+
+DEFAULT_SPEC = "metrics.yaml"
+
+
+@dataclass
+class Spec:
+    """A validated spec: the pydantic model plus where it came from."""
+
+    model: Any
+    path: Path
+    loaded: Loaded
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def where(self, *path: Any) -> str:
+        return self.loaded.where(path)
+
+
+def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
+    """``--spec`` > ``$CSM_SPEC`` > ``./metrics.yaml``."""
+    if explicit:
+        path, how = Path(explicit), "--spec"
+    elif os.environ.get("CSM_SPEC"):
+        path, how = Path(os.environ["CSM_SPEC"]), "$CSM_SPEC"
+    else:
+        path, how = Path(DEFAULT_SPEC), "default"
+    if not path.is_file():
+        if how == "default":
+            raise InputMissingError(
+                f"no spec: {DEFAULT_SPEC} not found in {Path.cwd()}; "
+                "pass --spec PATH, set CSM_SPEC, or run `csm init` to create one"
+            )
+        raise InputMissingError(f"spec file {path} (from {how}) not found: check the path")
+    return path
+
+
+def did_you_mean(word: str, options: typing.Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
+    """The pydantic model class (or None) that owns the last element of ``loc``."""
+    current: Any = model
+    for part in loc[:-1]:
+        current = _step(current, part)
+        if current is None:
+            return None
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        out = []
+        for a in typing.get_args(tp):
+            out += _unwrap(a)
+        return out
+    return [tp]
+
+
+def _step(current: Any, part: Any) -> Any:
+    candidates = _unwrap(current)
+    for c in candidates:
+        if isinstance(c, type) and issubclass(c, BaseModel):
+            if isinstance(part, str) and part in c.model_fields:
+                return c.model_fields[part].annotation
+            type_field = c.model_fields.get("type")
+            if type_field is not None and typing.get_args(type_field.annotation) == (part,):
+                return c  # a discriminated-union tag in the loc
+        origin = typing.get_origin(c)
+        if origin is dict:
+            return typing.get_args(c)[1]
+        if origin in (list, tuple):
+            args = typing.get_args(c)
+            return args[0] if args else None
+    # a union member chosen by tag
+    members = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+    for c in members:
+        tf = c.model_fields.get("type")
+        if tf is not None and part in typing.get_args(tf.annotation):
+            return c
+    return None
+
+
+def _structure_problems(loaded: Loaded, exc: ValidationError, model: Any) -> list[Problem]:
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        data_path = _data_path(loaded.data, loc)
+        where = loaded.where(data_path)
+        kind = err["type"]
+        dotted = ".".join(str(p) for p in data_path) or "(top level)"
+        if kind == "extra_forbidden":
+            owner = _model_at(model, loc)
+            fields = list(owner.model_fields) if owner else []
+            key = loc[-1]
+            problems.append(
+                Problem(
+                    f"unknown key {key!r} in {'.'.join(map(str, data_path[:-1])) or 'the spec'}"
+                    f"{did_you_mean(key, fields)}; allowed: {', '.join(fields)}",
+                    where,
+                    code="unknown-key",
+                )
+            )
+        elif kind == "union_tag_invalid":
+            tag = err["ctx"]["tag"]
+            expected = [t.strip(" '") for t in err["ctx"]["expected_tags"].split(",")]
+            problems.append(
+                Problem(
+                    f"{dotted}: unknown metric type {tag!r}{did_you_mean(tag, expected)}; "
+                    "`csm metrics` lists the types",
+                    where,
+                    code="unknown-type",
+                )
+            )
+        elif kind == "union_tag_not_found":
+            problems.append(
+                Problem(
+                    f"{dotted}: every metric needs a `type` (e.g. type: mrr)",
+                    where,
+                    code="missing-type",
+                )
+            )
+        elif kind == "missing":
+            problems.append(Problem(f"{dotted}: required key is missing", where, code="missing"))
+        else:
+            problems.append(Problem(f"{dotted}: {err['msg']}", where, code=kind))
+    return problems
+
+
+def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the parts of a pydantic loc that are not in the data (union tags)."""
+    out: list[Any] = []
+    node = data
+    for i, part in enumerate(loc):
+        inside = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        if inside:
+            out.append(part)
+            node = node[part]
+        elif i == len(loc) - 1:
+            out.append(part)  # a missing key: point at its parent, name it in the message
+    return tuple(out)
+
+
+def _role_problems(loaded: Loaded) -> list[Problem]:
+    """Unknown roles and non-canonical column keys, before pydantic (with did-you-mean)."""
+    problems: list[Problem] = []
+    sources = loaded.data.get("sources") if isinstance(loaded.data, dict) else None
+    if not isinstance(sources, dict):
+        return problems
+    for role, src in sources.items():
+        if role not in ROLES:
+            problems.append(
+                Problem(
+                    f"unknown source role {role!r}{did_you_mean(role, ROLES)}; roles: {', '.join(ROLES)}",
+                    loaded.where(("sources", role)),
+                    code="unknown-role",
+                )
+            )
+            continue
+        if role == "accounts" or not isinstance(src, dict):
+            continue  # accounts may map any attribute
+        cols = src.get("columns")
+        if isinstance(cols, dict):
+            for canon in cols:
+                if canon not in ROLE_COLUMNS[role]:
+                    problems.append(
+                        Problem(
+                            f"sources.{role}.columns: {canon!r} is not a canonical column of {role}"
+                            f"{did_you_mean(canon, ROLE_COLUMNS[role])}; the keys are canonical "
+                            f"names ({', '.join(ROLE_COLUMNS[role])}), the values the file's columns",
+                            loaded.where(("sources", role, "columns", canon)),
+                            code="unknown-column",
+                        )
+                    )
+    return problems
+
+
+def parse_spec(loaded: Loaded, path: Path) -> Spec:
+    """Validate loaded YAML; raise SpecError with every problem, or return the Spec."""
+    problems = list(loaded.problems)
+    if loaded.data is None and problems:
+        raise SpecError(f"invalid spec {path}", problems)
+    if not isinstance(loaded.data, dict):
+        raise SpecError(
+            f"invalid spec {path}",
+            [
+                Problem(
+                    "the spec must be a mapping (version:, sources:, metrics: ...)",
+                    loaded.where(()),
+                )
+            ],
+        )
+    problems += _role_problems(loaded)
+    model_cls = spec_model()
+    model = None
+    try:
+        model = model_cls.model_validate(loaded.data)
+    except ValidationError as exc:
+        problems += _structure_problems(loaded, exc, model_cls)
+    spec = Spec(model, path, loaded)
+    if model is not None:
+        from cs_metrics.spec.check import whole_spec_problems
+
+        found = whole_spec_problems(spec)
+        problems += [p for p in found if p.level == "error"]
+        spec.warnings += [p for p in found if p.level != "error"]
+    errors = [p for p in problems if p.level == "error"]
+    if errors:
+        # keep file order
+        errors.sort(key=lambda p: _loc_key(p.location))
+        n = len(errors)
+        raise SpecError(f"invalid spec {path}: {n} problem{'s' if n > 1 else ''}", errors)
+    return spec
+
+
+def _loc_key(location: str) -> tuple[int, int]:
+    parts = location.rsplit(":", 2)
+    try:
+        return int(parts[-2]), int(parts[-1])
+    except (ValueError, IndexError):
+        return 0, 0
+
+
+def load_spec(explicit: str | os.PathLike[str] | None = None) -> Spec:
+    path = find_spec(explicit)
+    try:
+        loaded = load_yaml(path)
+    except OSError as exc:
+        raise InputMissingError(f"cannot read spec {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"spec {path} is not UTF-8 text: re-save it as UTF-8") from None
+    return parse_spec(loaded, path)

@@ -1,0 +1,174 @@
+"""Whole-spec rules (phase three): references between objects, expressions, cycles."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cs_metrics.errors import ExprError, Problem
+from cs_metrics.metrics.registry import REGISTRY
+
+NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+RESERVED = {"period", "metric", "value", "unit", "account", "previous", "note"}
+
+
+def _expr_problem(spec: Any, text: str, where: tuple[Any, ...], what: str) -> Problem | None:
+    from cs_metrics.expr import parse_expr
+
+    try:
+        parse_expr(text)
+    except ExprError as exc:
+        return Problem(f"{what}: {exc.message}", spec.where(*where), code="expression")
+    return None
+
+
+def whole_spec_problems(spec: Any) -> list[Problem]:
+    from cs_metrics.expr import parse_expr
+    from cs_metrics.spec import did_you_mean
+
+    m = spec.model
+    problems: list[Problem] = []
+    metric_names = set(m.metrics)
+
+    for name in m.metrics:
+        if not NAME.match(name):
+            problems.append(
+                Problem(
+                    f"metric name {name!r} must be lower_snake_case (letters, digits, _) so that "
+                    "formulas and alerts can name it",
+                    spec.where("metrics", name),
+                    code="name",
+                )
+            )
+    for name, text in m.dimensions.items():
+        if name in RESERVED:
+            problems.append(
+                Problem(
+                    f"dimension name {name!r} is reserved: pick another name",
+                    spec.where("dimensions", name),
+                    code="name",
+                )
+            )
+        if p := _expr_problem(spec, text, ("dimensions", name), f"dimension {name}"):
+            problems.append(p)
+
+    graph: dict[str, list[str]] = {}
+    for name, metric in m.metrics.items():
+        if metric.filter and (
+            p := _expr_problem(
+                spec, metric.filter, ("metrics", name, "filter"), f"metrics.{name}.filter"
+            )
+        ):
+            problems.append(p)
+        if metric.type == "formula":
+            where = ("metrics", name, "expr")
+            try:
+                refs = sorted(parse_expr(metric.expr).columns)
+            except ExprError as exc:
+                problems.append(
+                    Problem(
+                        f"metrics.{name}.expr: {exc.message}", spec.where(*where), code="expression"
+                    )
+                )
+                continue
+            graph[name] = [r for r in refs if r in metric_names]
+            for ref in refs:
+                if ref not in metric_names and ref not in REGISTRY:
+                    problems.append(
+                        Problem(
+                            f"metrics.{name}.expr names unknown metric {ref!r}"
+                            f"{did_you_mean(ref, [*metric_names, *REGISTRY])}: define it under metrics:",
+                            spec.where(*where),
+                            code="unknown-metric",
+                        )
+                    )
+        elif metric.type == "aggregate":
+            if metric.source not in m.sources:
+                problems.append(
+                    Problem(
+                        f"metrics.{name}: source {metric.source!r} is not configured"
+                        f"{did_you_mean(metric.source, m.sources)}; configured: {', '.join(m.sources) or 'none'}",
+                        spec.where("metrics", name, "source"),
+                        code="unknown-source",
+                    )
+                )
+            from cs_metrics.metrics.generic import AGG_PATTERN
+
+            if not AGG_PATTERN.match(metric.agg or ""):
+                problems.append(
+                    Problem(
+                        f"metrics.{name}.agg {metric.agg!r} is not count, sum, mean, median, min, max, "
+                        "count_distinct or pNN",
+                        spec.where("metrics", name, "agg"),
+                        code="agg",
+                    )
+                )
+            elif metric.agg not in ("count",) and not metric.column:
+                problems.append(
+                    Problem(
+                        f"metrics.{name}: agg {metric.agg} needs a column",
+                        spec.where("metrics", name),
+                        code="agg",
+                    )
+                )
+        else:
+            mt = REGISTRY[metric.type]
+            for need in mt.requires:
+                if not any(r in m.sources for r in need.split("|")):
+                    problems.append(
+                        Problem(
+                            f"metrics.{name} ({metric.type}) needs the {need.replace('|', ' or ')} source, "
+                            "which is not configured: it will be reported as unavailable",
+                            spec.where("metrics", name),
+                            level="warning",
+                            code="unavailable",
+                        )
+                    )
+
+    for cycle in _cycles(graph):
+        problems.append(
+            Problem(
+                f"formula cycle: {' -> '.join([*cycle, cycle[0]])}: a formula cannot depend on itself",
+                spec.where("metrics", cycle[0], "expr"),
+                code="cycle",
+            )
+        )
+
+    if m.health:
+        for cname, comp in m.health.components.items():
+            if comp.metric not in metric_names and comp.metric not in REGISTRY:
+                problems.append(
+                    Problem(
+                        f"health.components.{cname}: unknown metric {comp.metric!r}"
+                        f"{did_you_mean(comp.metric, [*metric_names, *REGISTRY])}",
+                        spec.where("health", "components", cname, "metric"),
+                        code="unknown-metric",
+                    )
+                )
+    for i, alert in enumerate(m.alerts):
+        if p := _expr_problem(spec, alert.when, ("alerts", i, "when"), f"alert {alert.name}"):
+            problems.append(p)
+    return problems
+
+
+def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
+    """Each cycle once (as found by a depth-first walk)."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                found.append(stack[stack.index(nxt) :])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found

@@ -1,0 +1,163 @@
+"""`csm validate`: the spec plus data-quality findings for every source, with file and row.
+
+Structure problems (a missing file or column) and data problems (values that do not
+parse, duplicates, negative amounts, overlapping subscriptions, out-of-range scores) are
+all collected and reported together, like pandera's lazy validation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from cs_metrics.errors import CsmError, ExitCode, Problem
+from cs_metrics.sources import MAX_REPORTED, Scanned, scan_source
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from cs_metrics.spec import Spec
+
+UNIQUE_KEYS = {"accounts": "account_id", "tickets": "ticket_id", "orders": "order_id"}
+SCALES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+@dataclass
+class Report:
+    sources: dict[str, Scanned] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    exit_code: ExitCode = ExitCode.DATA_ERROR
+
+    def lines(self) -> list[str]:
+        return [
+            f"{role}: {self.rows.get(role, 0):,} rows in {len(sc.files)} file(s)"
+            for role, sc in self.sources.items()
+        ]
+
+
+def _rows(df: pl.DataFrame) -> str:
+    shown = ", ".join(str(r) for r in df["row"].head(MAX_REPORTED).to_list())
+    more = f" and {df.height - MAX_REPORTED} more" if df.height > MAX_REPORTED else ""
+    return f"rows {shown}{more}"
+
+
+def _findings(role: str, sc: Scanned) -> list[tuple[str, pl.LazyFrame, str]]:
+    """(level, frame of offending rows with file,row, message) per data-quality rule."""
+    import polars as pl
+
+    f = sc.frame
+    cols = set(sc.columns)
+    base = [pl.col("__file").alias("file"), pl.col("__row").cast(pl.Int64).alias("row")]
+    out: list[tuple[str, pl.LazyFrame, str]] = []
+    key = UNIQUE_KEYS.get(role)
+    if key and key in cols:
+        dup = f.filter(pl.col(key).is_not_null() & pl.col(key).is_duplicated())
+        out.append(("warning", dup.select(*base), f"duplicate {key} values"))
+    if role in ("subscriptions", "invoices") and "amount" in cols:
+        neg = f.filter(pl.col("amount") < 0)
+        if role == "invoices" and "line_type" in cols:
+            neg = neg.filter(
+                ~pl.col("line_type").str.to_lowercase().is_in(["refund", "credit", "discount"])
+            )
+        out.append(
+            ("warning", neg.select(*base), "negative amounts (credits? they net against MRR)")
+        )
+    if role == "subscriptions" and "end_date" in cols:
+        out.append(
+            (
+                "error",
+                f.filter(pl.col("end_date") < pl.col("start_date")).select(*base),
+                "end_date before start_date",
+            )
+        )
+        if "subscription_id" in cols:
+            s = f.select(*base, "subscription_id", "start_date", "end_date").sort(
+                "subscription_id", "start_date"
+            )
+            overlap = s.filter(
+                (pl.col("subscription_id") == pl.col("subscription_id").shift(1))
+                & (pl.col("start_date") < pl.col("end_date").shift(1))
+            )
+            out.append(
+                (
+                    "warning",
+                    overlap.select("file", "row"),
+                    "overlapping versions of one subscription_id",
+                )
+            )
+    if role == "invoices":
+        out.append(
+            (
+                "error",
+                f.filter(pl.col("period_end") < pl.col("period_start")).select(*base),
+                "period_end before period_start",
+            )
+        )
+    if role == "surveys":
+        kind = pl.col("survey").str.to_lowercase() if "survey" in cols else pl.lit("nps")
+        for name, (lo, hi) in SCALES.items():
+            bad = f.filter((kind == name) & ((pl.col("score") < lo) | (pl.col("score") > hi)))
+            out.append(("error", bad.select(*base), f"{name} scores outside {lo}-{hi}"))
+    if role == "tickets" and {"first_response_at", "resolved_at"} <= cols:
+        odd = f.filter(pl.col("first_response_at") > pl.col("resolved_at"))
+        out.append(("warning", odd.select(*base), "first_response_at after resolved_at"))
+    return out
+
+
+def validate_sources(spec: Spec) -> Report:
+    import polars as pl
+
+    from cs_metrics.sources import raise_for_checks
+
+    report = Report()
+    missing_input = False
+    for role, source in spec.model.sources.items():
+        try:
+            sc = scan_source(spec.base_dir, role, source)
+        except CsmError as exc:
+            report.errors.append(Problem(exc.message, f"sources.{role}", code="source"))
+            missing_input |= exc.exit_code == ExitCode.NO_INPUT
+            continue
+        report.sources[role] = sc
+    if missing_input:
+        report.exit_code = ExitCode.NO_INPUT
+    plans: list[pl.LazyFrame] = []
+    labels: list[tuple[str, str, str]] = []
+    for role, sc in report.sources.items():
+        plans.append(sc.frame.select(pl.len().alias("n")))
+        labels.append(("count", role, ""))
+        for chk in sc.checks:
+            plans.append(chk)
+            labels.append(("check", role, ""))
+        for level, frame, msg in _findings(role, sc):
+            plans.append(frame)
+            labels.append((level, role, msg))
+    try:
+        collected = pl.collect_all(plans) if plans else []
+    except pl.exceptions.PolarsError as exc:
+        report.errors.append(Problem(f"cannot read the data: {str(exc).splitlines()[0]}"))
+        return report
+    for (kind, role, msg), df in zip(labels, collected, strict=True):
+        if kind == "count":
+            report.rows[role] = int(df["n"][0])
+        elif kind == "check":
+            try:
+                raise_for_checks(df)
+            except CsmError as exc:
+                report.errors += exc.problems
+        elif df.height:
+            files = df["file"].unique().to_list()
+            report_list = report.errors if kind == "error" else report.warnings
+            for file in files:
+                part = df.filter(pl.col("file") == file)
+                report_list.append(
+                    Problem(
+                        f"{role}: {part.height} {msg} ({_rows(part)})",
+                        file,
+                        level=kind,
+                        code="quality",
+                    )
+                )
+    return report
