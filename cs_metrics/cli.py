@@ -37,6 +37,7 @@ SpecOpt = Annotated[
     Path | None,
     typer.Option(
         "--spec",
+        metavar="PATH",
         help="metrics.yaml to use (default: $CSM_SPEC, else ./metrics.yaml)",
         show_default=False,
     ),
@@ -60,6 +61,7 @@ FormatOpt = Annotated[
     typer.Option(
         "--format",
         "-f",
+        metavar="FORMAT",
         help="auto | table | csv | tsv | json | ndjson | markdown "
         "(auto: a table on a terminal, CSV when piped)",
     ),
@@ -69,46 +71,60 @@ OutputOpt = Annotated[
     typer.Option(
         "--output",
         "-o",
+        metavar="FILE",
         help="write to FILE (.csv .tsv .json .ndjson .parquet .md .html .xlsx), "
         "atomically; - is stdout",
         show_default=False,
     ),
 ]
-EngineOpt = Annotated[str, typer.Option("--engine", help="polars (default) | duckdb")]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", metavar="ENGINE", help="polars (default) | duckdb")
+]
 PeriodOpt = Annotated[
     str | None,
     typer.Option(
         "--period",
         "-p",
+        metavar="PERIOD",
         help="2026-10, 2026-Q3, 2026, 2026-W41 or 2026-01-01..2026-03-15 "
         "(default: the last complete period)",
         show_default=False,
     ),
 ]
 FromOpt = Annotated[
-    str | None, typer.Option("--from", help="first period of a series", show_default=False)
+    str | None,
+    typer.Option("--from", metavar="PERIOD", help="first period of a series", show_default=False),
 ]
 ToOpt = Annotated[
     str | None,
     typer.Option(
-        "--to", help="last period of a series (default: the last complete)", show_default=False
+        "--to",
+        metavar="PERIOD",
+        help="last period of a series (default: the last complete)",
+        show_default=False,
     ),
 ]
 GrainOpt = Annotated[
     str | None,
     typer.Option(
-        "--grain", help="week | month | quarter | year (default: the spec's)", show_default=False
+        "--grain",
+        metavar="GRAIN",
+        help="week | month | quarter | year (default: the spec's)",
+        show_default=False,
     ),
 ]
 AsOfOpt = Annotated[
     str | None,
-    typer.Option("--as-of", help="pretend today is DATE (YYYY-MM-DD)", show_default=False),
+    typer.Option(
+        "--as-of", metavar="DATE", help="pretend today is DATE (YYYY-MM-DD)", show_default=False
+    ),
 ]
 ByOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--by",
         "-b",
+        metavar="DIM",
         help="split by a declared dimension, or 'account' (repeatable)",
         show_default=False,
     ),
@@ -179,7 +195,11 @@ def _emit(out: Output, result: Any, fmt: str, output: str | None, wide: bool) ->
 def compute(
     metrics: Annotated[
         list[str] | None,
-        typer.Argument(help="metrics to compute (default: all in the spec)", show_default=False),
+        typer.Argument(
+            metavar="METRIC",
+            help="metrics to compute (default: all in the spec)",
+            show_default=False,
+        ),
     ] = None,
     spec: SpecOpt = None,
     period: PeriodOpt = None,

@@ -265,6 +265,8 @@ class Context:
             return frame
         cal = self.periods_table().select("period")
         out = cal.join(frame, on="period", how="left")
+        if not fill:  # e.g. mean/median/pNN: a period without rows stays null
+            return out
         return out.with_columns(*[nw.col(c).fill_null(v) for c, v in fill.items()])
 
 

@@ -20,6 +20,7 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _YEAR = re.compile(r"^(\d{4})$")
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+_FORMS = "write 2026-10 (month), 2026-Q3, 2026, 2026-W41 or 2026-01-01..2026-03-15"
 
 
 @dataclass(frozen=True, order=True)
@@ -101,11 +102,8 @@ def parse_period(text: str) -> Period:
             monday = date.fromisocalendar(int(m[1]), int(m[2]), 1)
             return period_of(monday, "week")
     except ValueError as exc:
-        raise UsageError(f"period {text!r} is not a valid date: {exc}") from None
-    raise UsageError(
-        f"cannot read period {text!r}: write 2026-10 (month), 2026-Q3, 2026, 2026-W41 "
-        "or 2026-01-01..2026-03-15"
-    )
+        raise UsageError(f"period {text!r} is not a valid date ({exc}): {_FORMS}") from None
+    raise UsageError(f"cannot read period {text!r}: {_FORMS}")
 
 
 def last_complete(as_of: date, grain: str) -> Period:

@@ -259,6 +259,8 @@ def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
         return f"{_number(value, 1)} hours"
     if kind == "score":
         return _number(value, 1)
+    if unit == "number":
+        return _number(value, 2)
     return f"{_number(value, 2)} {unit}".rstrip()
 
 

@@ -19,6 +19,7 @@ from cs_metrics.errors import Problem
 Path_ = tuple[Any, ...]
 
 _AMBIGUOUS_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+_COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 
 
 @dataclass
@@ -49,6 +50,17 @@ class _Builder:
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
+        if (
+            isinstance(node, yaml.MappingNode | yaml.SequenceNode)
+            and node.tag not in _COLLECTION_TAGS
+        ):
+            self.problems.append(
+                Problem(
+                    f"unsupported YAML tag {node.tag!r}: remove it (a spec is plain YAML)",
+                    self.loc(node),
+                    code="yaml",
+                )
+            )
         if isinstance(node, yaml.MappingNode):
             self._ctor.flatten_mapping(node)
             out: dict[Any, Any] = {}
@@ -84,7 +96,20 @@ class _Builder:
         if not isinstance(node, yaml.ScalarNode):
             self.problems.append(Problem("expected a plain value here", self.loc(node)))
             return None
-        value = self._ctor.construct_object(node, deep=True)
+        try:
+            value = self._ctor.construct_object(node, deep=True)
+        except ValueError as exc:  # e.g. 2026-13-45 matches YAML's timestamp pattern
+            self._ctor.recursive_objects.pop(node, None)
+            what = "date" if node.tag.endswith(":timestamp") else "value"
+            fix = "; write YYYY-MM-DD" if what == "date" else ""
+            self.problems.append(
+                Problem(
+                    f"{node.value!r} is not a valid {what}: {exc}{fix}",
+                    self.loc(node),
+                    code="yaml",
+                )
+            )
+            return None
         if (
             isinstance(value, bool)
             and node.tag == "tag:yaml.org,2002:bool"
@@ -121,10 +146,11 @@ def load_yaml_text(text: str, file: str = "<spec>") -> Loaded:
     builder = _Builder(file)
     try:
         data = builder.build(root, ())
-    except yaml.YAMLError as exc:  # e.g. a bad !tag or a malformed timestamp
+    except yaml.YAMLError as exc:  # e.g. a bad !tag
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
-        return Loaded(None, {}, file, [Problem(f"YAML error: {exc}", where, code="yaml")])
+        what = getattr(exc, "problem", None) or str(exc)  # not PyYAML's multi-line excerpt
+        return Loaded(None, {}, file, [Problem(f"YAML error: {what}", where, code="yaml")])
     return Loaded(data, builder.positions, file, builder.problems)
 
 

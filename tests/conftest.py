@@ -1,0 +1,57 @@
+"""Shared test helpers: build a spec and its CSVs in a temp dir, compute, read values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from textwrap import dedent
+
+import polars as pl
+import pytest
+
+from cs_metrics.api import compute_metrics
+from cs_metrics.spec import Spec, load_spec
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS = REPO.parent / "shared" / "peers"
+
+
+def write_spec(folder: Path, spec_yaml: str, files: dict[str, str] | None = None) -> Path:
+    """Write metrics.yaml and data files (dedented text) into folder; return the spec path."""
+    for name, content in (files or {}).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dedent(content).lstrip("\n"))
+    spec_path = folder / "metrics.yaml"
+    spec_path.write_text(dedent(spec_yaml).lstrip("\n"))
+    return spec_path
+
+
+@pytest.fixture
+def make_spec(tmp_path: Path):
+    """make_spec(yaml_text, {"subs.csv": "..."}) -> a loaded Spec in a fresh temp folder."""
+
+    def make(spec_yaml: str, files: dict[str, str] | None = None) -> Spec:
+        return load_spec(write_spec(tmp_path, spec_yaml, files))
+
+    return make
+
+
+def values(
+    spec: Spec,
+    metrics: list[str] | None = None,
+    *,
+    engine: str = "polars",
+    by: list[str] | None = None,
+    **period: str,
+) -> pl.DataFrame:
+    """Compute and return the long frame (period, dims..., metric, value, unit, previous, note)."""
+    return compute_metrics(spec, metrics, by=by or [], engine=engine, **period).frame
+
+
+def value(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> float | None:
+    """The one value of metric in period (and dimension values)."""
+    f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
+    for k, v in dims.items():
+        f = f.filter(pl.col(k) == v)
+    assert f.height == 1, f"expected one row for {metric} {period} {dims}, got {f.height}"
+    return f["value"][0]
