@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from cs_metrics.errors import UsageError
@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from cs_metrics.spec import Spec
 
 
-def today(spec: Spec | None, as_of: str | None) -> date:
-    """'Today': --as-of, else the spec's as_of, else the clock."""
+def data_end(spec: Spec | None, as_of: str | None) -> date:
+    """The last day the data is complete for: --as-of, else the spec's as_of, else yesterday.
+
+    A period is complete when it ends on or before this day, so ``as_of: 2026-10-31`` (a
+    data set that ends that day) reports October, and on 2026-11-01 the clock does too.
+    """
     if as_of:
         try:
             return date.fromisoformat(as_of)
@@ -23,7 +27,19 @@ def today(spec: Spec | None, as_of: str | None) -> date:
             raise UsageError(f"--as-of {as_of!r} is not a date: write YYYY-MM-DD") from None
     if spec is not None and spec.model.as_of:
         return spec.model.as_of
-    return date.today()
+    return date.today() - timedelta(days=1)
+
+
+def incomplete(periods: list[Period], end: date) -> list[str]:
+    """Warnings for periods that end after the data does (their values are partial)."""
+    late = [p.label for p in periods if p.end > end]
+    if not late:
+        return []
+    which = late[0] if len(late) == 1 else f"{late[0]} .. {late[-1]}"
+    return [
+        f"{which} {'is' if len(late) == 1 else 'are'} not complete: the data is as of "
+        f"{end.isoformat()} (values are partial)"
+    ]
 
 
 def resolve_periods(
@@ -42,7 +58,7 @@ def resolve_periods(
         raise UsageError(f"--grain {g!r}: use one of {', '.join(GRAINS)}")
     if period and (start or end):
         raise UsageError("use either --period or --from/--to, not both")
-    now = today(spec, as_of)
+    now = data_end(spec, as_of) + timedelta(days=1)
     if period:
         return [parse_period(period)]
     if start or end:
@@ -72,4 +88,6 @@ def compute_metrics(
     from cs_metrics.engine import compute
 
     periods = resolve_periods(spec, period=period, start=start, end=end, grain=grain, as_of=as_of)
-    return compute(spec, list(names) if names else None, periods, list(by), engine)
+    result = compute(spec, list(names) if names else None, periods, list(by), engine)
+    result.warnings += incomplete(periods, data_end(spec, as_of))
+    return result

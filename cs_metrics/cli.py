@@ -116,7 +116,10 @@ GrainOpt = Annotated[
 AsOfOpt = Annotated[
     str | None,
     typer.Option(
-        "--as-of", metavar="DATE", help="pretend today is DATE (YYYY-MM-DD)", show_default=False
+        "--as-of",
+        metavar="DATE",
+        help="the last day the data covers, YYYY-MM-DD (default: the spec's as_of, else yesterday)",
+        show_default=False,
     ),
 ]
 ByOpt = Annotated[
@@ -263,12 +266,12 @@ def validate(
 
     loaded = load_spec(spec)
     for w in loaded.warnings:
-        out.warn(str(w))
+        out.warn(w.describe())
     report = validate_sources(loaded)
     for line in report.lines():
         out.info(line)
     for w in report.warnings:
-        out.warn(str(w))
+        out.warn(w.describe())
     if report.errors:
         n = len(report.errors)
         raise CsmError(

@@ -384,7 +384,7 @@ def compute(
         metrics={r.name: metas[r.name] for r in requests if not names or r.name in set(names)},
         periods=[p.label for p in periods],
         currency=currency,
-        warnings=ctx.warnings + [str(w) for w in spec.warnings],
+        warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
     )
 
 
@@ -464,8 +464,10 @@ def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
         return out
     except CsmError:
         raise
-    except pl.exceptions.ComputeError as exc:
-        raise DataError(f"cannot read the input data: {str(exc).splitlines()[0]}") from exc
+    except pl.exceptions.PolarsError as exc:
+        from cs_metrics.sources import explain_read_error
+
+        raise explain_read_error(list(ctx._scanned.values()), exc) from exc
 
 
 def _finish(

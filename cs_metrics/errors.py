@@ -36,6 +36,10 @@ class Problem:
         where = f"{self.location}: " if self.location else ""
         return f"{where}{self.level}: {self.message}"
 
+    def describe(self) -> str:
+        """'location: message', for output that states the level itself."""
+        return f"{self.location}: {self.message}" if self.location else self.message
+
 
 @dataclass
 class CsmError(Exception):

@@ -54,6 +54,7 @@ class Scanned:
     files: list[Path]
     checks: list[pl.LazyFrame] = field(default_factory=list)  # file, row, column, raw, problem
     columns: list[str] = field(default_factory=list)
+    source: Source | None = None
 
 
 def resolve_files(spec_dir: Path, role: str, source: Source) -> list[Path]:
@@ -267,7 +268,7 @@ def scan_source(
     if role == "accounts" and infer_attributes:
         frame = _infer_attributes(frame, source)
     out_cols = [c for c in frame.collect_schema().names() if not c.startswith("__")]
-    return Scanned(role, frame, files, [c for c in checks if c is not None], out_cols)
+    return Scanned(role, frame, files, [c for c in checks if c is not None], out_cols, source)
 
 
 def _interval_months(lf: pl.LazyFrame, path: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
@@ -331,6 +332,53 @@ def _infer_attributes(frame: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     return frame.with_columns(casts) if casts else frame
 
 
+def explain_read_error(scanned: list[Scanned], exc: Exception) -> DataError:
+    """Turn an engine's read failure into an error naming the file (and row, for ragged CSV).
+
+    Only runs on the error path: each source's files are read again, one at a time, to find
+    the one that fails; for CSV the first row whose field count differs from the header's
+    is located with the csv module.
+    """
+    import csv
+
+    import polars as pl
+
+    first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    for sc in scanned:
+        src = sc.source
+        if src is None:
+            continue
+        for path in sc.files:
+            fmt = _format(src, path)
+            try:
+                _scan_file(path, src, fmt).collect()
+                continue
+            except pl.exceptions.PolarsError as file_exc:
+                detail = str(file_exc).splitlines()[0]
+            where = str(path)
+            if fmt in ("csv", "tsv") and not path.name.endswith(".gz"):
+                sep = src.options.delimiter or ("\t" if fmt == "tsv" else ",")
+                try:
+                    with path.open(newline="", encoding="utf-8", errors="replace") as fh:
+                        for _ in range(src.options.skip_rows):
+                            fh.readline()
+                        rows = csv.reader(fh, delimiter=sep)
+                        width = len(next(rows, []))
+                        for n, row in enumerate(rows, start=2 + src.options.skip_rows):
+                            if row and len(row) != width:
+                                where = f"{path}:{n}"
+                                detail = (
+                                    f"row has {len(row)} fields but the header has {width}: "
+                                    "quote values that contain the delimiter, or set "
+                                    f"sources.{sc.role}.options.delimiter"
+                                )
+                                break
+                except (OSError, csv.Error):
+                    pass
+            return DataError(f"cannot read {where}: {detail}")
+    return DataError(f"cannot read the input data: {first_line}")
+
+
 def raise_for_checks(bad: pl.DataFrame, total_hint: str = "") -> None:
     """Turn collected check rows into one DataError naming file, row, column and value."""
     if bad.height == 0:
@@ -341,7 +389,7 @@ def raise_for_checks(bad: pl.DataFrame, total_hint: str = "") -> None:
             f"{r['file']}:{r['row']}",
             code="bad-value",
         )
-        for r in bad.head(MAX_REPORTED).iter_rows(named=True)
+        for r in bad.sort("file", "row").head(MAX_REPORTED).iter_rows(named=True)
     ]
     raise DataError(
         f"invalid values in the input data ({bad.height}{'+' if bad.height >= MAX_REPORTED else ''} "

@@ -32,8 +32,9 @@ class Report:
 
     def lines(self) -> list[str]:
         return [
-            f"{role}: {self.rows.get(role, 0):,} rows in {len(sc.files)} file(s)"
+            f"{role}: {self.rows[role]:,} rows in {len(sc.files)} file(s)"
             for role, sc in self.sources.items()
+            if role in self.rows
         ]
 
 
@@ -126,7 +127,8 @@ def validate_sources(spec: Spec) -> Report:
     plans: list[pl.LazyFrame] = []
     labels: list[tuple[str, str, str]] = []
     for role, sc in report.sources.items():
-        plans.append(sc.frame.select(pl.len().alias("n")))
+        # reading every column (not just counting) surfaces ragged rows and bad encodings
+        plans.append(sc.frame.select(pl.len().alias("n"), pl.exclude("^__.*$").null_count()))
         labels.append(("count", role, ""))
         for chk in sc.checks:
             plans.append(chk)
@@ -137,7 +139,11 @@ def validate_sources(spec: Spec) -> Report:
     try:
         collected = pl.collect_all(plans) if plans else []
     except pl.exceptions.PolarsError as exc:
-        report.errors.append(Problem(f"cannot read the data: {str(exc).splitlines()[0]}"))
+        from cs_metrics.sources import explain_read_error
+
+        report.errors.append(
+            Problem(explain_read_error(list(report.sources.values()), exc).message)
+        )
         return report
     for (kind, role, msg), df in zip(labels, collected, strict=True):
         if kind == "count":

@@ -53,7 +53,7 @@ def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
         if how == "default":
             raise InputMissingError(
                 f"no spec: {DEFAULT_SPEC} not found in {Path.cwd()}; "
-                "pass --spec PATH, set CSM_SPEC, or run `csm init` to create one"
+                "pass --spec PATH, set CSM_SPEC, or create metrics.yaml (README.md shows a minimal one)"
             )
         raise InputMissingError(f"spec file {path} (from {how}) not found: check the path")
     return path

@@ -173,7 +173,11 @@ class SpecBase(Strict):
     version: Literal[1] = 1
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="reporting currency (ISO 4217)")
     grain: Literal["week", "month", "quarter", "year"] = "month"
-    as_of: date | None = Field(None, description="fixed 'today' (e.g. for a static data set)")
+    as_of: date | None = Field(
+        None,
+        description="the last day the data covers; periods ending on or before it are complete "
+        "(default: yesterday)",
+    )
     sources: dict[str, Source] = Field(default_factory=dict)
     dimensions: dict[str, str] = Field(
         default_factory=dict, description="name -> account attribute or SQL over the accounts"
