@@ -99,7 +99,13 @@ def metric_type(
 
 
 def load_all() -> dict[str, MetricType]:
-    """Import every family module so that the registry is complete."""
-    from cs_metrics.metrics import generic, revenue  # noqa: F401
+    """Import every family module of this package so that the registry is complete."""
+    import importlib
+    import pkgutil
 
+    import cs_metrics.metrics as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name not in ("registry", "common"):
+            importlib.import_module(f"cs_metrics.metrics.{info.name}")
     return REGISTRY

@@ -246,6 +246,18 @@ def snapshots(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame
     return ctx.cached(("snap", ctx_key(ctx, req), window), build)
 
 
+def customer_accounts(ctx: Context, when: str = "end") -> nw.LazyFrame:
+    """(account_id, period) of paying customers at each period's end (or start: ``when="start"``).
+
+    The shared definition of "customers" for other families (tickets per customer,
+    touched customers, adoption among customers ...): MRR(a, e) > 0 from the billing source.
+    """
+    req = MetricRequest("customers", "customers", {})
+    column = "after" if when == "end" else "before"
+    snap = snapshots(ctx, req)
+    return snap.filter(nw.col(column) > EPS).select("account_id", "period")
+
+
 def summary(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame:
     """Per period (and dimension): MRR before/after and every movement, summed and counted."""
 
