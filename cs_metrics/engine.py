@@ -13,6 +13,7 @@ engine sees identical typed data and only the metric plan differs.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -31,7 +32,9 @@ if TYPE_CHECKING:
     import polars as pl
 
 ENGINES = ("polars", "duckdb")
+CHANGE_NAME = re.compile(r"^(.+)_(change|delta)$")
 EPS = 1e-9
+VALUE_DECIMALS = 9
 
 
 class Unavailable(Exception):
@@ -63,9 +66,13 @@ class Calendar:
         return out
 
 
+CHANGE_KINDS = {"change": "relative to the previous period", "delta": "minus the previous period"}
+CHANGE = "__change"  # the request type of <metric>_change / <metric>_delta
+
+
 @dataclass
 class MetricRequest:
-    """One metric of the spec (or a built-in asked for by type name)."""
+    """One metric of the spec, a built-in asked for by type name, or a change of either."""
 
     name: str
     type: str
@@ -76,6 +83,16 @@ class MetricRequest:
     @property
     def mtype(self) -> MetricType:
         return REGISTRY[self.type]
+
+    def deps(self) -> list[str]:
+        """Metrics this one is computed from (formulas and changes)."""
+        if self.type == "formula":
+            from cs_metrics.expr import parse_expr
+
+            return sorted(parse_expr(self.options["expr"]).columns)
+        if self.type == CHANGE:
+            return [self.options["base"]]
+        return []
 
 
 @dataclass
@@ -302,6 +319,8 @@ def requests_for(spec: Spec, names: Iterable[str] | None) -> list[MetricRequest]
             req = MetricRequest(
                 name, name, {k: o.default for k, o in REGISTRY[name].options.items()}
             )
+        elif (m := CHANGE_NAME.match(name)) and (m[1] in defined or m[1] in REGISTRY):
+            req = MetricRequest(name, CHANGE, {"base": m[1], "kind": m[2]})
         else:
             known = list(defined) + list(REGISTRY)
             where = f" (used by {via})" if via else ""
@@ -309,11 +328,8 @@ def requests_for(spec: Spec, names: Iterable[str] | None) -> list[MetricRequest]
                 f"unknown metric {name!r}{where}{did_you_mean(name, known)}: "
                 "`csm metrics` lists built-in metrics; the spec's are under metrics:"
             )
-        if req.type == "formula":
-            from cs_metrics.expr import parse_expr
-
-            for dep in sorted(parse_expr(req.options["expr"]).columns):
-                add(dep, name)
+        for dep in req.deps():
+            add(dep, name)
         seen.add(name)
         out.append(req)
 
@@ -322,9 +338,17 @@ def requests_for(spec: Spec, names: Iterable[str] | None) -> list[MetricRequest]
     return out
 
 
-def _unit(mtype: MetricType, req: MetricRequest, currency: str) -> str:
-    unit = unit_of(mtype, req.options)
-    return currency if unit == "currency" else unit
+def _meta(req: MetricRequest, metas: dict[str, MetricMeta], currency: str) -> MetricMeta:
+    if req.type == CHANGE:
+        base = metas[req.options["base"]]
+        unit = "ratio" if req.options["kind"] == "change" else base.unit
+        label = f"{base.label or base.name} {req.options['kind']}"
+        return MetricMeta(req.name, base.family, unit, req.label or label, base.higher_is_better)
+    mt = req.mtype
+    unit = unit_of(mt, req.options)
+    unit = currency if unit == "currency" else unit
+    family = "custom" if mt.name == "formula" else mt.family
+    return MetricMeta(req.name, family, unit, req.label or "", mt.higher_is_better)
 
 
 def compute(
@@ -353,35 +377,30 @@ def compute(
     keys = ["period", *dims]
     frames: dict[str, nw.LazyFrame] = {}
     metas: dict[str, MetricMeta] = {}
-    for req in requests:
-        mt = req.mtype
-        unit = _unit(mt, req, currency)
-        metas[req.name] = MetricMeta(
-            req.name,
-            mt.family if mt.name != "formula" else "custom",
-            unit,
-            req.label or "",
-            mt.higher_is_better,
-        )
-        if mt.name == "formula":
+    for req in requests:  # dependencies come before the metrics built from them
+        meta = metas[req.name] = _meta(req, metas, currency)
+        if req.type == "formula":
+            out = _formula(frames, req, keys)
+        elif req.type == CHANGE:
+            out = _change(ctx, frames[req.options["base"]], req.options["kind"], keys)
+        else:
+            out, why = None, ""
+            try:
+                out = req.mtype.compute(ctx, req)
+            except Unavailable as exc:
+                why = f"unavailable: {exc}"
+                ctx.warnings.append(f"{req.name} is {why}")
+            frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, why)
             continue
-        out, why = None, ""
-        try:
-            out = mt.compute(ctx, req)
-        except Unavailable as exc:
-            why = f"unavailable: {exc}"
-            ctx.warnings.append(f"{req.name} is {why}")
-        frames[req.name] = _standardise(ctx, out, keys, req.name, unit, why)
-    formulas = [r for r in requests if r.type == "formula"]
-    if formulas:
-        _formulas(ctx, formulas, frames, keys, metas)
-    long = nw.concat([frames[r.name] for r in requests], how="vertical")
+        frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
+    shown = [r for r in requests if not names or r.name in set(names)]
+    long = nw.concat([frames[r.name] for r in shown], how="vertical")
     result = _collect(ctx, long)
-    result = _finish(result, cal, dims, requests)
+    result = _finish(result, cal, dims, shown)
     return MetricResult(
         frame=result,
         dims=dims,
-        metrics={r.name: metas[r.name] for r in requests if not names or r.name in set(names)},
+        metrics={r.name: metas[r.name] for r in shown},
         periods=[p.label for p in periods],
         currency=currency,
         warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
@@ -404,39 +423,67 @@ def _standardise(
         nw.col("period").cast(nw.String),
         *[nw.col(d).cast(nw.String) for d in keys[1:]],
         nw.lit(name).alias("metric"),
-        nw.col("value").cast(nw.Float64),
+        # rounded so that float summation order (engines, row order) never shows in output
+        nw.col("value").cast(nw.Float64).round(VALUE_DECIMALS),
         nw.lit(unit).alias("unit"),
         note.alias("note"),
     )
 
 
-def _formulas(
-    ctx: Context,
-    formulas: list[MetricRequest],
-    frames: dict[str, nw.LazyFrame],
-    keys: list[str],
-    metas: dict[str, MetricMeta],
-) -> None:
-    """Evaluate formula metrics (in dependency order) over a wide frame of their inputs."""
+def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:
+    """A formula over a wide frame of its inputs (one column per metric it names)."""
     from cs_metrics.expr import parse_expr
 
-    for req in formulas:  # requests_for lists dependencies before dependants
-        expr = parse_expr(req.options["expr"])
-        deps = sorted(expr.columns)
-        long = nw.concat([frames[d] for d in deps], how="vertical")
-        wide = long.group_by(*keys).agg(
-            *[
-                nw.when(nw.col("metric") == d).then(nw.col("value")).max().alias(f"__m_{d}")
-                for d in deps
-            ]
+    expr = parse_expr(req.options["expr"])
+    deps = req.deps()
+    long = nw.concat([frames[d] for d in deps], how="vertical")
+    wide = long.group_by(*keys).agg(
+        *[
+            nw.when(nw.col("metric") == d).then(nw.col("value")).max().alias(f"__m_{d}")
+            for d in deps
+        ]
+    )
+    value = expr.to_narwhals(lambda c: nw.col(f"__m_{c}"))
+    why = f"an input of {req.options['expr']} is null, or it divides by zero"
+    return wide.with_columns(value.cast(nw.Float64).alias("value")).with_columns(
+        nw.when(nw.col("value").is_null()).then(nw.lit(why)).alias("note")
+    )
+
+
+NULL_KEY = "\u0000"  # stands in for a null dimension value in self-joins (null never matches)
+
+
+def _change(ctx: Context, base: nw.LazyFrame, kind: str, keys: list[str]) -> nw.LazyFrame:
+    """<metric>_change (relative) or <metric>_delta (absolute) vs the previous period."""
+    dims = keys[1:]
+    idx = ctx.periods_table().select("period", "p_idx")
+    cur = base.join(idx, on="period")
+    if dims:
+        cur = cur.with_columns(*[nw.col(d).fill_null(NULL_KEY) for d in dims])
+    prior = cur.select((nw.col("p_idx") + 1).alias("p_idx"), *dims, nw.col("value").alias("prior"))
+    rows = cur.join(prior, on=["p_idx", *dims], how="left")
+    v, p = nw.col("value"), nw.col("prior")
+    if kind == "delta":
+        value, note = (
+            v - p,
+            nw.when(p.is_null() | v.is_null()).then(
+                nw.lit("no value for this or the previous period")
+            ),
         )
-        value = expr.to_narwhals(lambda c: nw.col(f"__m_{c}"))
-        out = wide.with_columns(value.cast(nw.Float64).alias("value")).with_columns(
-            nw.when(nw.col("value").is_null())
-            .then(nw.lit(f"an input of {req.options['expr']} is null or a division by zero"))
-            .alias("note")
-        )
-        frames[req.name] = _standardise(ctx, out, keys, req.name, metas[req.name].unit, "")
+    else:
+        value, note = ratio(v - p, p.abs(), "no value for the previous period, or it was 0")
+    return rows.select(
+        "period",
+        *[
+            nw.when(nw.col(d) == NULL_KEY)
+            .then(nw.lit(None, nw.String))
+            .otherwise(nw.col(d))
+            .alias(d)
+            for d in dims
+        ],
+        value.alias("value"),
+        note.alias("note"),
+    )
 
 
 def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:

@@ -429,5 +429,13 @@ def test_without_as_of_today_is_the_clock(make_spec, monkeypatch):
     spec = make_spec("version: 1\n")
     assert resolve(spec) == ["2026-06"]
     assert resolve(spec, grain="quarter") == ["2026-Q2"]
-    assert api.today(None, None) == date(2026, 7, 4)
-    assert api.today(None, "2026-01-02") == date(2026, 1, 2)
+    # without as_of, the data is taken to be complete through yesterday
+    assert api.data_end(None, None) == date(2026, 7, 3)
+    assert api.data_end(None, "2026-01-02") == date(2026, 1, 2)
+
+
+def test_as_of_on_a_period_end_makes_that_period_complete(make_spec):
+    # SPEC.md's example: sample data ending 2026-10-31 with as_of: 2026-10-31 reports October
+    spec = make_spec("version: 1\nas_of: 2026-10-31\n")
+    assert resolve(spec) == ["2026-10"]
+    assert resolve(spec, as_of="2026-10-30") == ["2026-09"]

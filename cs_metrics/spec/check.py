@@ -71,9 +71,11 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
                     )
                 )
                 continue
-            graph[name] = [r for r in refs if r in metric_names]
+            graph[name] = [
+                _base(r, metric_names) for r in refs if _base(r, metric_names) in metric_names
+            ]
             for ref in refs:
-                if ref not in metric_names and ref not in REGISTRY:
+                if not _known(ref, metric_names):
                     problems.append(
                         Problem(
                             f"metrics.{name}.expr names unknown metric {ref!r}"
@@ -136,7 +138,7 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
 
     if m.health:
         for cname, comp in m.health.components.items():
-            if comp.metric not in metric_names and comp.metric not in REGISTRY:
+            if not _known(comp.metric, metric_names):
                 problems.append(
                     Problem(
                         f"health.components.{cname}: unknown metric {comp.metric!r}"
@@ -149,6 +151,22 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
         if p := _expr_problem(spec, alert.when, ("alerts", i, "when"), f"alert {alert.name}"):
             problems.append(p)
     return problems
+
+
+CHANGE_SUFFIX = re.compile(r"^(.+)_(change|delta)$")
+
+
+def _base(name: str, metric_names: set[str]) -> str:
+    """The metric a reference depends on (``mrr_change`` depends on ``mrr``)."""
+    if name in metric_names or name in REGISTRY:
+        return name
+    m = CHANGE_SUFFIX.match(name)
+    return m[1] if m else name
+
+
+def _known(name: str, metric_names: set[str]) -> bool:
+    base = _base(name, metric_names)
+    return base in metric_names or base in REGISTRY
 
 
 def _cycles(graph: dict[str, list[str]]) -> list[list[str]]:
