@@ -444,7 +444,7 @@ def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str
         ]
     )
     value = expr.to_narwhals(lambda c: nw.col(f"__m_{c}"))
-    why = f"an input of {req.options['expr']} is null, or it divides by zero"
+    why = f"an input of {req.options['expr']} is null or a division by zero"
     return wide.with_columns(value.cast(nw.Float64).alias("value")).with_columns(
         nw.when(nw.col("value").is_null()).then(nw.lit(why)).alias("note")
     )

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
+from conftest import REPO
 from polars.testing import assert_frame_equal
 
-from conftest import REPO
 from cs_metrics.api import compute_metrics
 from cs_metrics.metrics.registry import load_all
 from cs_metrics.spec import load_spec
@@ -19,8 +19,11 @@ NEEDS_OPTIONS = {"aggregate", "formula"}  # covered by the spec's own metrics
 
 
 def every_metric(spec) -> list[str]:
-    builtin = [name for name, mt in load_all().items()
-               if name not in NEEDS_OPTIONS and all(o.default is not ... for o in mt.options.values())]
+    builtin = [
+        name
+        for name, mt in load_all().items()
+        if name not in NEEDS_OPTIONS and all(o.default is not ... for o in mt.options.values())
+    ]
     return list(spec.model.metrics) + [b for b in builtin if b not in spec.model.metrics]
 
 

@@ -8,7 +8,7 @@ before the period (s-1) with MRR on its last day (e).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -21,6 +21,7 @@ from cs_metrics.periods import add_months
 REVENUE_SOURCES = ("subscriptions|invoices",)
 MRR_LINE_TYPES = ("subscription", "recurring", "plan", "addon", "credit", "discount", "proration")
 ROUND = 6  # decimals kept in MRR snapshots, so identities hold exactly
+OPEN_END = date(9999, 12, 31)  # an ongoing line's end, so range joins need no null test
 
 SOURCE_OPTION = {
     "source": Option(
@@ -205,25 +206,27 @@ def snapshots(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame
     """
 
     def build() -> nw.LazyFrame:
-        days: dict[str, list[Any]] = {"period": [], "day": [], "is_after": []}
+        rows: dict[str, list[Any]] = {"period": [], "base": [], "last": []}
         for p in ctx.calendar.periods:
-            base = (
-                p.start - timedelta(days=1)
-                if window == 1
-                else add_months(p.start, -(window - 1)) - timedelta(days=1)
-            )
-            days["period"] += [p.label, p.label]
-            days["day"] += [base, p.end]
-            days["is_after"] += [False, True]
-        cal = ctx.table(days)
-        ls = lines(ctx, req)
-        active = ls.join(cal, how="cross").filter(
-            (nw.col("start") <= nw.col("day"))
-            & (nw.col("end").is_null() | (nw.col("end") > nw.col("day")))
+            months_back = max(window - 1, 0)
+            rows["period"].append(p.label)
+            rows["base"].append(add_months(p.start, -months_back) - timedelta(days=1))
+            rows["last"].append(p.end)
+        cal = ctx.table(rows)
+        ls = lines(ctx, req).with_columns(
+            nw.col("end").fill_null(nw.lit(OPEN_END, nw.Date)).alias("end")
         )
-        per = active.group_by("account_id", "period").agg(
-            sum_if(~nw.col("is_after"), nw.col("mrr")).alias("before"),
-            sum_if(nw.col("is_after"), nw.col("mrr")).alias("after"),
+        # a line counts for a period when it is active on its base day or on its last day;
+        # both bounds are plain inequalities, so polars and DuckDB plan a range join
+        start, end = nw.col("start"), nw.col("end")
+        overlapping = ls.join(cal, how="cross").filter(
+            (start <= nw.col("last")) & (end > nw.col("base"))
+        )
+        on_base = (start <= nw.col("base")) & (end > nw.col("base"))
+        on_last = (start <= nw.col("last")) & (end > nw.col("last"))
+        per = overlapping.group_by("account_id", "period").agg(
+            sum_if(on_base, nw.col("mrr")).alias("before"),
+            sum_if(on_last, nw.col("mrr")).alias("after"),
         )
         clip = [
             nw.when(nw.col(c) < 0).then(nw.lit(0.0)).otherwise(nw.col(c)).round(ROUND).alias(c)
