@@ -132,8 +132,14 @@ def _header(lf: pl.LazyFrame, path: Path) -> list[str]:
         raise InputMissingError(f"cannot read {path}: {exc}") from None
 
 
-def _parse(col: str, dtype: str, current: Any, opts: Any) -> pl.Expr:
-    """Expression turning the raw column into ``dtype`` (null where it does not parse)."""
+def _parse(
+    col: str, dtype: str, current: Any, opts: Any, sample: pl.DataFrame | None = None
+) -> pl.Expr:
+    """Expression turning the raw column into ``dtype`` (null where it does not parse).
+
+    For text dates without ``date_format``, ``sample`` (the file's first rows) picks the one
+    format that reads all of them, so the whole column is parsed once, not once per format.
+    """
     import polars as pl
 
     c = pl.col(col)
@@ -188,6 +194,13 @@ def _parse(col: str, dtype: str, current: Any, opts: Any) -> pl.Expr:
     ]
     candidates.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
     dt = pl.coalesce(candidates)
+    if sample is not None and col in sample.columns:
+        present = sample.filter(pl.col(col).str.strip_chars() != "")
+        if present.height:
+            for candidate in candidates:
+                if present.select(candidate.is_null().any()).item() is False:
+                    dt = candidate
+                    break
     return dt.dt.date() if dtype == "date" else dt
 
 
@@ -238,12 +251,13 @@ def scan_source(
         header_row = 1 + source.options.skip_rows if fmt in ("csv", "tsv") else 0
         lf = lf.with_row_index("__row", offset=header_row + 1)
         exprs, file_checks = [], []
+        sample = _date_sample(lf, schema, rename, canon, source)
         for name in (rename.get(h, h) for h in header if h not in clash):
             dtype = canon[name][0] if name in canon else source.dtypes.get(name)
             if dtype is None:
                 continue
             current = schema[next(h for h in header if rename.get(h, h) == name)]
-            parsed = _parse(name, dtype, current, source.options)
+            parsed = _parse(name, dtype, current, source.options, sample)
             exprs.append(parsed.alias(name))
             if dtype != "string":
                 raw = pl.col(name).cast(pl.String)
@@ -269,6 +283,31 @@ def scan_source(
         frame = _infer_attributes(frame, source)
     out_cols = [c for c in frame.collect_schema().names() if not c.startswith("__")]
     return Scanned(role, frame, files, [c for c in checks if c is not None], out_cols, source)
+
+
+SAMPLE_ROWS = 500
+
+
+def _date_sample(
+    lf: pl.LazyFrame, schema: Any, rename: dict[str, str], canon: dict[str, Any], source: Source
+) -> pl.DataFrame | None:
+    """The first rows of the file's text date columns (canonical names), to pick a format."""
+    import polars as pl
+
+    if source.options.date_format:
+        return None
+    cols = []
+    for h, t in schema.items():
+        name = rename.get(h, h)
+        dtype = canon[name][0] if name in canon else source.dtypes.get(name)
+        if dtype in ("date", "datetime") and t == pl.String:
+            cols.append(name)
+    if not cols:
+        return None
+    try:
+        return lf.select(cols).head(SAMPLE_ROWS).collect()
+    except pl.exceptions.PolarsError:
+        return None  # the full read reports it, with the file and row
 
 
 def _interval_months(lf: pl.LazyFrame, path: Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:

@@ -1,0 +1,251 @@
+"""Acquisition and trial metrics (METRICS.md "Acquisition and trials").
+
+``cac`` divides the spend dated in P (source ``spend``; the metric's ``filter`` selects
+spend rows, e.g. ``channel = 'google_ads'``) by the new customers of P as revenue.py counts
+them (first-time paying accounts, from subscriptions or invoices). ``ltv_to_cac`` and
+``cac_payback_months`` combine it with revenue's ``ltv`` and ``asp`` of the same period.
+Spend has no account, so these three cannot be split ``--by`` a dimension or account
+(dimensions are account attributes): they are reported as unavailable then.
+
+``trial_conversion_rate`` looks at the trials that *ended* in P. A trial is the range
+[trial_start, trial_end) of an account (accounts source); an empty trial_end (or no
+trial_end column) means trial_start + ``trial_days``. The trial ended in P when its
+trial_end day falls in P (the same convention as renewal_rate's exclusive end_date). It
+converted when the account's MRR (summed over its lines, as revenue.py computes MRR) was
+above 0 on at least one day of [trial_start, trial_end + ``grace_days``], both ends
+included: paying during the trial, or within the grace days after it, converts; paying
+only later does not, and neither does revenue from before the trial that had stopped by
+trial_start. A trial whose grace days reach past the data's last day may still convert,
+so the latest period's value can rise on a later run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from cs_metrics.engine import EPS, Context, MetricRequest, Unavailable, check_columns, ratio
+from cs_metrics.metrics.common import count_if
+from cs_metrics.metrics.registry import Option, metric_type
+from cs_metrics.metrics.revenue import (
+    MARGIN_OPTION,
+    REVENUE_SOURCES,
+    ROUND,
+    SOURCE_OPTION,
+    _billing_role,
+    asp,
+    lines,
+    ltv,
+    summary,
+)
+
+NO_NEW = "no new customers in the period"
+NO_SPEND = "no spend in the period: cac is 0"
+NO_TRIALS = "no trial ended in the period"
+
+
+# ---- building blocks -------------------------------------------------------------------
+def _billing(req: MetricRequest, **options: Any) -> MetricRequest:
+    """A request for revenue.py's building blocks: the billing source, no (spend) filter."""
+    return MetricRequest(req.name, req.type, {"source": req.options.get("source"), **options})
+
+
+def _no_dims(ctx: Context, req: MetricRequest) -> None:
+    if ctx.dims:
+        raise Unavailable(
+            f"{req.type} cannot be split by {', '.join(ctx.dims)}: spend has no accounts "
+            "(dimensions are account attributes)"
+        )
+
+
+def _margin(req: MetricRequest) -> float:
+    margin = float(req.options.get("gross_margin", 1.0))
+    if not 0 < margin <= 1:
+        raise Unavailable(f"gross_margin must be above 0 and at most 1, not {margin}")
+    return margin
+
+
+def _cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """period, spend, new_customers, cac, cac_note (every period; no dimensions)."""
+    _no_dims(ctx, req)
+    rows = ctx.assign_period(ctx.filtered("spend", req.filter), "date")
+    spend = rows.group_by("period").agg(nw.col("amount").sum().cast(nw.Float64).alias("spend"))
+    spend = ctx.complete(spend, {"spend": 0.0})
+    new = summary(ctx, _billing(req)).select("period", "new_customers")
+    value, note = ratio(nw.col("spend"), nw.col("new_customers"), NO_NEW)
+    return spend.join(new, on="period", how="left").with_columns(
+        value.alias("cac"), note.alias("cac_note")
+    )
+
+
+# ---- metric types ----------------------------------------------------------------------
+@metric_type(
+    "cac",
+    family="acquisition",
+    unit="currency",
+    requires=("spend", *REVENUE_SOURCES),
+    formula="spend dated in P / new_customers in P",
+    description="customer acquisition cost; filter selects spend rows (e.g. a channel); "
+    "cannot be split by account attributes (spend has no accounts)",
+    options=SOURCE_OPTION,
+    higher_is_better=False,
+    null_when=NO_NEW,
+)
+def cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    return _cac(ctx, req).select(
+        "period", nw.col("cac").alias("value"), nw.col("cac_note").alias("note")
+    )
+
+
+@metric_type(
+    "ltv_to_cac",
+    family="acquisition",
+    unit="number",
+    requires=("spend", *REVENUE_SOURCES),
+    formula="ltv / cac, ltv = arpa x gross_margin / customer_churn_rate",
+    description="lifetime value per unit of acquisition cost (3 or more is the usual target)",
+    options=MARGIN_OPTION,
+    null_when="no churn, no new customers or no spend in the period",
+)
+def ltv_to_cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    _margin(req)
+    costs = _cac(ctx, req)
+    lifetime = ltv(ctx, _billing(req, gross_margin=req.options.get("gross_margin", 1.0)))
+    rows = costs.join(
+        lifetime.select("period", nw.col("value").alias("ltv"), nw.col("note").alias("ltv_note")),
+        on="period",
+        how="left",
+    )
+    c = nw.col
+    value = nw.when(c("cac") > 0).then(c("ltv") / c("cac"))
+    note = nw.coalesce(c("ltv_note"), c("cac_note"), nw.when(c("cac") <= 0).then(nw.lit(NO_SPEND)))
+    return rows.select("period", value.alias("value"), note.alias("note"))
+
+
+@metric_type(
+    "cac_payback_months",
+    family="acquisition",
+    unit="months",
+    requires=("spend", *REVENUE_SOURCES),
+    formula="cac / (asp x gross_margin), asp = new_mrr / new_customers",
+    description="months of a new customer's gross margin that pay back its acquisition cost",
+    options=MARGIN_OPTION,
+    higher_is_better=False,
+    null_when=NO_NEW,
+)
+def cac_payback_months(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    margin = _margin(req)
+    costs = _cac(ctx, req)
+    price = asp(ctx, _billing(req)).select(
+        "period", nw.col("value").alias("asp"), nw.col("note").alias("asp_note")
+    )
+    rows = costs.join(price, on="period", how="left")
+    c = nw.col
+    value, why = ratio(c("cac"), c("asp") * margin, NO_NEW)
+    note = nw.coalesce(c("cac_note"), c("asp_note"), why)
+    return rows.select("period", value.alias("value"), note.alias("note"))
+
+
+def _positive_spans(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id, since, until (exclusive, null = open): spans where the account's MRR > 0.
+
+    MRR is summed per account over its lines (credits net against charges), at every
+    change point; a span runs from one change point to the next.
+    """
+
+    def build() -> nw.LazyFrame:
+        ls = lines(ctx, req)
+        deltas = nw.concat(
+            [
+                ls.select("account_id", nw.col("start").alias("day"), nw.col("mrr").alias("delta")),
+                ls.filter(~nw.col("end").is_null()).select(
+                    "account_id", nw.col("end").alias("day"), (-nw.col("mrr")).alias("delta")
+                ),
+            ],
+            how="vertical",
+        )
+        per_day = deltas.group_by("account_id", "day").agg(
+            nw.col("delta").fill_null(0.0).sum().alias("delta")
+        )
+        level = per_day.with_columns(
+            nw.col("delta").cum_sum().over("account_id", order_by="day").round(ROUND).alias("level")
+        ).with_columns(  # a second order-dependent step in its own with_columns (ENGINE.md 5)
+            nw.col("day").shift(-1).over("account_id", order_by="day").alias("until")
+        )
+        return level.filter(nw.col("level") > EPS).select(
+            "account_id", nw.col("day").alias("since"), "until"
+        )
+
+    return ctx.cached(("positive_spans", _billing_role(ctx, req)), build)
+
+
+def _days_option(req: MetricRequest, name: str, default: int, minimum: int) -> int:
+    value = req.options.get(name)
+    days = default if value is None else int(value)
+    if days < minimum:
+        raise Unavailable(f"{name} must be {minimum} or more days, not {days}")
+    return days
+
+
+@metric_type(
+    "trial_conversion_rate",
+    family="acquisition",
+    unit="ratio",
+    requires=("accounts", *REVENUE_SOURCES),
+    formula="trials that ended in P and converted / trials that ended in P; converted = "
+    "MRR > 0 on some day of [trial_start, trial_end + grace_days]",
+    description="share of trials that became paying customers; a trial is "
+    "[trial_start, trial_end) from accounts (empty trial_end: trial_start + trial_days); "
+    "filter selects accounts",
+    options={
+        **SOURCE_OPTION,
+        "trial_days": Option(int, 14, "trial length in days where trial_end is empty"),
+        "grace_days": Option(
+            int, 7, "days after trial_end within which a first payment still converts"
+        ),
+    },
+    null_when=NO_TRIALS,
+)
+def trial_conversion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    trial_days = _days_option(req, "trial_days", 14, 1)
+    grace_days = _days_option(req, "grace_days", 7, 0)
+    bill = _billing(req)
+    _billing_role(ctx, bill)  # unavailable without a billing source
+    check_columns(ctx, "accounts", ["trial_start"], req.name)
+    accounts = ctx.filtered("accounts", req.filter)
+    start = nw.col("trial_start")
+    default_end = start.dt.offset_by(f"{trial_days}d").cast(nw.Date)
+    end = (
+        nw.coalesce(nw.col("trial_end"), default_end)
+        if "trial_end" in ctx.columns("accounts")
+        else default_end
+    )
+    trials = (
+        accounts.filter(~start.is_null())
+        .select("account_id", start.alias("t_start"), end.cast(nw.Date).alias("t_end"))
+        .unique()
+    )
+    keys = ["account_id", "t_start", "t_end"]
+    converted = (
+        trials.with_columns(
+            nw.col("t_end").dt.offset_by(f"{grace_days}d").cast(nw.Date).alias("t_last")
+        )
+        .join(_positive_spans(ctx, bill), on="account_id", how="inner")
+        .filter(
+            (nw.col("since") <= nw.col("t_last"))
+            & (nw.col("until").is_null() | (nw.col("until") > nw.col("t_start")))
+        )
+        .select(*keys)
+        .unique()
+        .with_columns(nw.lit(1, nw.Int64).alias("converted"))
+    )
+    rows = ctx.assign_period(trials.join(converted, on=keys, how="left"), "t_end")
+    rows = ctx.with_dims(rows)
+    agg = rows.group_by("period", *ctx.group_cols()).agg(
+        nw.len().cast(nw.Int64).alias("trials"),
+        count_if(~nw.col("converted").is_null()).alias("won"),
+    )
+    agg = ctx.complete(agg, {"trials": 0, "won": 0})
+    value, note = ratio(nw.col("won"), nw.col("trials"), NO_TRIALS)
+    return agg.select("period", *ctx.group_cols(), value.alias("value"), note.alias("note"))
