@@ -10,7 +10,7 @@ period         String    the period label as the user writes it (2026-10, 2026-Q
                          (``--by account`` gives ``account``); absent without --by
 metric         String    metric name from the spec
 value          Float64   the number, or null when undefined
-unit           String    currency code, ratio, count, days, hours, score
+unit           String    currency code, ratio, count, days, hours, months, score, number
 previous       Float64   the same metric's value in the period before (null if none)
 note           String    why ``value`` is null (null when it is not)
 ============== ========= ==========================================================

@@ -168,7 +168,8 @@ EXPECTED = {
         "asp": 80 / 1,
         "ltv": None,  # no churn: unbounded, null with a note
         "quick_ratio": None,  # (80 + 0 + 0) / (0 + 0)
-        "renewal_rate": 1 / 1,  # s6 (trial) ends Jan 10 and a4 has 80 that day
+        # s6 (a $0 trial) ends Jan 10: trial and free lines are not renewals, so none ended
+        "renewal_rate": None,
         "pro_mrr": 100 + 300,  # a1 + a3
         "arpa_f": 680 / 4,
         "mrr_per_churned": None,  # 0 / 0
@@ -332,7 +333,7 @@ def test_quarter_grain(main_spec, engine):
             "customer_churn_rate": 1 / 3,
             "nrr": (600 + 50 - 60 - 200) / 600,
             "grr": (600 - 60 - 200) / 600,
-            "renewal_rate": (1 + 2 + 0) / (1 + 2 + 1),  # s6, s1, s4 renewed; s3 not
+            "renewal_rate": (2 + 0) / (2 + 1),  # s1, s4 renewed; s3 not (s6 is a trial)
         },
     )
     assert row(f, "mrr", "2026-Q1")["previous"] == pytest.approx(600)  # 2025-Q4 end
@@ -483,8 +484,8 @@ def test_amount_zero_is_not_a_customer(make_spec, engine):
             "expansion_mrr": 0,
             "arpa": 100 / 2,
             "customer_churn_rate": 0 / 1,
-            # f1's free line ends Feb 10 and f1 pays 90 from that day: renewed
-            "renewal_rate": 1 / 1,
+            # f1's free line ends Feb 10: a free line ending is not a renewal to count
+            "renewal_rate": None,
         },
     )
 

@@ -13,7 +13,7 @@ from cs_metrics.spec.models import ROLE_DATE_COLUMN
 
 AGGS = ("count", "sum", "mean", "median", "min", "max", "count_distinct")
 AGG_PATTERN = re.compile(r"^(count|sum|mean|median|min|max|count_distinct|p(\d{1,2}))$")
-UNITS = Literal["currency", "ratio", "count", "days", "hours", "score", "number"]
+UNITS = Literal["currency", "ratio", "count", "days", "hours", "months", "score", "number"]
 ACCOUNT_COLUMN = {"orders": "customer_id"}
 
 

@@ -668,8 +668,8 @@ def quick_ratio(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     family="customers",
     unit="ratio",
     requires=("subscriptions",),
-    formula="subscriptions ending in P after which the account still has MRR > 0 / "
-    "subscriptions ending in P",
+    formula="paid subscriptions (MRR > 0, so not trials or credits) ending in P after which the "
+    "account still has MRR > 0 / paid subscriptions ending in P",
     description="share of ending subscriptions renewed",
     null_when="no subscription ended in the period",
 )
@@ -678,7 +678,7 @@ def renewal_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     ls = lines(ctx, req)
     cal = ctx.periods_table().select("period", "p_start", "p_end")
     ending = (
-        ls.filter(~nw.col("end").is_null())
+        ls.filter(~nw.col("end").is_null() & (nw.col("mrr") > EPS))  # paid lines: not trials, credits
         .join(cal, how="cross")
         .filter((nw.col("end") >= nw.col("p_start")) & (nw.col("end") <= nw.col("p_end")))
         .select("account_id", "period", nw.col("end").alias("day"), "__file", "__row")
