@@ -20,8 +20,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-METRICS = ["mrr", "customers", "new_mrr", "expansion_mrr", "contraction_mrr", "churned_mrr",
-           "reactivation_mrr", "churned_customers", "customer_churn_rate", "nrr"]
+METRICS = [
+    "mrr",
+    "customers",
+    "new_mrr",
+    "expansion_mrr",
+    "contraction_mrr",
+    "churned_mrr",
+    "reactivation_mrr",
+    "churned_customers",
+    "customer_churn_rate",
+    "nrr",
+]
 
 SPEC = """\
 version: 1
@@ -83,10 +93,27 @@ FROM rows GROUP BY period ORDER BY period
 def ensure_data(accounts: int, months: int) -> Path:
     folder = HERE / ".data" / f"{accounts}x{months}"
     if not (folder / "subscriptions.csv").is_file():
-        print(f"generating {accounts:,} accounts x {months} months into {folder} ...", file=sys.stderr)
+        print(
+            f"generating {accounts:,} accounts x {months} months into {folder} ...", file=sys.stderr
+        )
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "cs_metrics", "sample", "--accounts", str(accounts),
-                        "--months", str(months), "--seed", "1", "-o", str(folder)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "cs_metrics",
+                "sample",
+                "--accounts",
+                str(accounts),
+                "--months",
+                str(months),
+                "--seed",
+                "1",
+                "-o",
+                str(folder),
+            ],
+            check=True,
+        )
         print(f"  {time.perf_counter() - t:.1f} s", file=sys.stderr)
     (folder / "bench.yaml").write_text(SPEC)
     return folder
@@ -102,7 +129,9 @@ def best(fn, repeat: int) -> tuple[float, object]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--accounts", type=int, default=50_000)
     ap.add_argument("--months", type=int, default=36)
     ap.add_argument("--repeat", type=int, default=3)
@@ -121,8 +150,10 @@ def main() -> int:
     first = last.shift(-(args.months - 2))
     spec = load_spec(folder / "bench.yaml")
     n_lines = pl.scan_csv(folder / "subscriptions.csv").select(pl.len()).collect().item()
-    print(f"{args.accounts:,} accounts, {n_lines:,} subscription rows, {args.months - 1} months "
-          f"({first.label}..{last.label}), best of {args.repeat}")
+    print(
+        f"{args.accounts:,} accounts, {n_lines:,} subscription rows, {args.months - 1} months "
+        f"({first.label}..{last.label}), best of {args.repeat}"
+    )
 
     def run_csm(engine: str) -> pl.DataFrame:
         r = compute_metrics(spec, METRICS, start=first.label, end=last.label, engine=engine)
@@ -133,8 +164,11 @@ def main() -> int:
         return duckdb.sql(sql).pl()
 
     results = {}
-    for name, fn in [("csm polars", lambda: run_csm("polars")), ("csm duckdb", lambda: run_csm("duckdb")),
-                     ("DuckDB SQL", run_sql)]:
+    for name, fn in [
+        ("csm polars", lambda: run_csm("polars")),
+        ("csm duckdb", lambda: run_csm("duckdb")),
+        ("DuckDB SQL", run_sql),
+    ]:
         seconds, out = best(fn, args.repeat)
         results[name] = (seconds, out)
     base = results["DuckDB SQL"][0]
@@ -148,8 +182,9 @@ def main() -> int:
             a = ours[m].cast(pl.Float64).to_list()
             b = sql_df[m].cast(pl.Float64).to_list()
             for p, x, y in zip(ours["period"], a, b, strict=True):
-                same = (x is None and y is None) or (x is not None and y is not None
-                                                     and abs(x - y) <= 1e-6 * max(1.0, abs(y)))
+                same = (x is None and y is None) or (
+                    x is not None and y is not None and abs(x - y) <= 1e-6 * max(1.0, abs(y))
+                )
                 if not same:
                     print(f"MISMATCH {name} {m} {p}: csm {x} vs SQL {y}")
                     return 1

@@ -132,6 +132,19 @@ def _header(lf: pl.LazyFrame, path: Path) -> list[str]:
         raise InputMissingError(f"cannot read {path}: {exc}") from None
 
 
+def _already_typed(current: Any, dtype: str) -> bool:
+    """True when a (Parquet/NDJSON) column already has the target type: nothing can fail."""
+    import polars as pl
+
+    if dtype in ("date", "datetime"):
+        return isinstance(current, pl.Date | pl.Datetime)
+    if dtype == "float":
+        return current.is_numeric()
+    if dtype == "int":
+        return current.is_integer()
+    return dtype == "bool" and current == pl.Boolean
+
+
 def _parse(
     col: str, dtype: str, current: Any, opts: Any, sample: pl.DataFrame | None = None
 ) -> pl.Expr:
@@ -259,7 +272,7 @@ def scan_source(
             current = schema[next(h for h in header if rename.get(h, h) == name)]
             parsed = _parse(name, dtype, current, source.options, sample)
             exprs.append(parsed.alias(name))
-            if dtype != "string":
+            if dtype != "string" and not _already_typed(current, dtype):
                 raw = pl.col(name).cast(pl.String)
                 file_checks.append(
                     lf.filter(

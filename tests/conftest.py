@@ -55,3 +55,33 @@ def value(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> float |
         f = f.filter(pl.col(k) == v)
     assert f.height == 1, f"expected one row for {metric} {period} {dims}, got {f.height}"
     return f["value"][0]
+
+
+ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
+
+
+def _rows(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> pl.DataFrame:
+    f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
+    for k, v in dims.items():
+        f = f.filter(pl.col(k).is_null() if v is None else pl.col(k) == v)
+    assert f.height == 1, f"expected one row for {metric} {period} {dims}, got {f.height}"
+    return f
+
+
+def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
+    """Assert each metric's value in period; None means null (never NaN, never inf)."""
+    import math
+
+    for metric, want in expected.items():
+        got = value(frame, metric, period, **dims)
+        if want is None:
+            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
+        else:
+            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
+            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
+
+
+def note(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> str | None:
+    """Why the metric's value is null (the `note` column), or None."""
+    return _rows(frame, metric, period, **dims)["note"][0]

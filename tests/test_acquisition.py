@@ -7,13 +7,9 @@ Mar 31. Subscription end dates are exclusive (empty = ongoing).
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 import pytest
-from conftest import value, values
-
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
+from conftest import ENGINES, check, note, value, values
 
 
 def spec_yaml(sources: str, metrics: dict[str, str], extra: str = "") -> str:
@@ -23,26 +19,6 @@ def spec_yaml(sources: str, metrics: dict[str, str], extra: str = "") -> str:
     lines.append("metrics:")
     lines += [f"  {name}: {definition}" for name, definition in metrics.items()]
     return "\n".join(lines) + "\n"
-
-
-def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
-    """Assert each metric's value in period; None means null (never NaN, never inf)."""
-    for metric, want in expected.items():
-        got = value(frame, metric, period, **dims)
-        if want is None:
-            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
-        else:
-            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
-            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
-
-
-def note(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> str | None:
-    f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
-    for k, v in dims.items():
-        f = f.filter(pl.col(k) == v)
-    assert f.height == 1, f"expected one row for {metric} {period} {dims}, got {f.height}"
-    return f["note"][0]
 
 
 # ---- cac, ltv_to_cac, cac_payback_months ----------------------------------------------

@@ -36,8 +36,13 @@ FILES = {
 @pytest.mark.parametrize("engine", ["polars", "duckdb"])
 def test_change_and_delta(make_spec, engine):
     spec = make_spec(SPEC, FILES)
-    f = values(spec, ["mrr", "mrr_change", "mrr_delta", "customers_delta", "mrr_growth"],
-               start="2026-01", end="2026-03", engine=engine)
+    f = values(
+        spec,
+        ["mrr", "mrr_change", "mrr_delta", "customers_delta", "mrr_growth"],
+        start="2026-01",
+        end="2026-03",
+        engine=engine,
+    )
     # Jan: mrr 100, Dec 0 -> change undefined (previous is 0), delta +100
     assert value(f, "mrr_change", "2026-01") is None
     assert value(f, "mrr_delta", "2026-01") == pytest.approx(100)

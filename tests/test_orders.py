@@ -6,13 +6,10 @@ of its ordered_at day; orders are distinct order_id values (o6 is exported as tw
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 import pytest
-from conftest import value, values
+from conftest import ENGINES, check, note, value, values
 
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
 ORDER_TYPES = ["average_order_value", "purchase_frequency", "repeat_purchase_rate"]
 
 
@@ -23,24 +20,6 @@ def spec_yaml(sources: str, metrics: dict[str, str], extra: str = "") -> str:
     lines.append("metrics:")
     lines += [f"  {name}: {definition}" for name, definition in metrics.items()]
     return "\n".join(lines) + "\n"
-
-
-def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
-    """Assert each metric's value in period; None means null (never NaN, never inf)."""
-    for metric, want in expected.items():
-        got = value(frame, metric, period, **dims)
-        if want is None:
-            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
-        else:
-            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
-            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
-
-
-def note(frame: pl.DataFrame, metric: str, period: str) -> str | None:
-    f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
-    assert f.height == 1
-    return f["note"][0]
 
 
 # January: k1 orders at the month's first and last instants (o1, o2: a repeat customer),

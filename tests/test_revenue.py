@@ -8,18 +8,15 @@ before the month (s-1) with MRR on its last day (e).
 
 from __future__ import annotations
 
-import math
 import subprocess
 import sys
 
 import polars as pl
 import pytest
-from conftest import value, values, write_spec
+from conftest import ENGINES, check, note, value, values, write_spec
 
 from cs_metrics.api import compute_metrics
 from cs_metrics.errors import DataError, ExitCode
-
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
 
 # Every revenue/customer metric type registered in revenue.py.
 REVENUE_TYPES = [
@@ -60,24 +57,6 @@ def spec_yaml(sources: str, metrics: dict[str, str] | None = None, extra: str = 
     lines.append("metrics:")
     lines += [f"  {name}: {definition}" for name, definition in metrics.items()]
     return "\n".join(lines) + "\n"
-
-
-def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
-    """Assert each metric's value in period; None means null (never NaN, never inf)."""
-    for metric, want in expected.items():
-        got = value(frame, metric, period, **dims)
-        if want is None:
-            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
-        else:
-            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
-            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
-
-
-def note(frame: pl.DataFrame, metric: str, period: str) -> str | None:
-    f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
-    assert f.height == 1
-    return f["note"][0]
 
 
 def row(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> dict:

@@ -11,12 +11,11 @@ import math
 
 import polars as pl
 import pytest
-from conftest import value, values
+from conftest import ENGINES, check, value, values
 
 from cs_metrics.api import compute_metrics
 from cs_metrics.errors import DataError, ExitCode, SpecError
 
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
 NPS = "filter: \"survey = 'nps'\""
 CSAT = "filter: \"survey = 'csat'\""
 CES = "filter: \"survey = 'ces'\""
@@ -29,18 +28,6 @@ def spec_yaml(metrics: dict[str, str], sources: str = "surveys: {path: surveys.c
     lines.append("metrics:")
     lines += [f"  {name}: {definition}" for name, definition in metrics.items()]
     return "\n".join(lines) + "\n"
-
-
-def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
-    """Assert each metric's value; None means null (never NaN, never inf)."""
-    for metric, want in expected.items():
-        got = value(frame, metric, period, **dims)
-        if want is None:
-            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
-        else:
-            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
-            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
 
 
 def row(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> dict:

@@ -6,13 +6,10 @@ MRR > 0 on the period's last day (Jan 31, Feb 28).
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 import pytest
-from conftest import value, values
+from conftest import ENGINES, check, note, value, values
 
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
 TEAM_TYPES = [
     "touchpoints",
     "touched_customers_rate",
@@ -31,29 +28,11 @@ def spec_yaml(sources: str, metrics: dict[str, str], extra: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], **dims: str):
-    """Assert each metric's value in period; None means null (never NaN, never inf)."""
-    for metric, want in expected.items():
-        got = value(frame, metric, period, **dims)
-        if want is None:
-            assert got is None, f"{metric} {period} {dims}: expected null, got {got}"
-        else:
-            assert got is not None, f"{metric} {period} {dims}: expected {want}, got null"
-            assert math.isfinite(got), f"{metric} {period} {dims}: {got}"
-            assert got == pytest.approx(want, rel=1e-9, abs=1e-9), f"{metric} {period} {dims}"
-
-
 def rows_of(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> pl.DataFrame:
     f = frame.filter((pl.col("metric") == metric) & (pl.col("period") == period))
     for k, v in dims.items():
         f = f.filter(pl.col(k).is_null() if v is None else pl.col(k) == v)
     return f
-
-
-def note(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> str | None:
-    f = rows_of(frame, metric, period, **dims)
-    assert f.height == 1, f"expected one row for {metric} {period} {dims}, got {f.height}"
-    return f["note"][0]
 
 
 # Accounts (owner is the CSM; a5 has none; a6 never pays):

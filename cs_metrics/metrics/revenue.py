@@ -678,7 +678,9 @@ def renewal_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     ls = lines(ctx, req)
     cal = ctx.periods_table().select("period", "p_start", "p_end")
     ending = (
-        ls.filter(~nw.col("end").is_null() & (nw.col("mrr") > EPS))  # paid lines: not trials, credits
+        ls.filter(
+            ~nw.col("end").is_null() & (nw.col("mrr") > EPS)
+        )  # paid lines: not trials, credits
         .join(cal, how="cross")
         .filter((nw.col("end") >= nw.col("p_start")) & (nw.col("end") <= nw.col("p_end")))
         .select("account_id", "period", nw.col("end").alias("day"), "__file", "__row")
