@@ -393,7 +393,8 @@ def compute(
             frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, why)
             continue
         frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
-    shown = [r for r in requests if not names or r.name in set(names)]
+    asked = set(names) if names else set(spec.model.metrics)  # not a formula's own inputs
+    shown = [r for r in requests if r.name in asked]
     long = nw.concat([frames[r.name] for r in shown], how="vertical")
     result = _collect(ctx, long)
     result = _finish(result, cal, dims, shown)
