@@ -462,6 +462,16 @@ def net_new_mrr(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
 
 NO_BASE_CUSTOMERS = "no customers at the start of the period"
 NO_BASE_MRR = "no MRR at the start of the period"
+NO_END_CUSTOMERS = "no customers at the end of the period"
+
+
+def _churn_rate() -> tuple[nw.Expr, nw.Expr]:
+    """churned_customers / customers at s-1, with its null reason (shared by several types)."""
+    return ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+
+
+def _arpa() -> tuple[nw.Expr, nw.Expr]:
+    return ratio(nw.col("mrr_end"), nw.col("customers_end"), NO_END_CUSTOMERS)
 
 
 @metric_type(
@@ -476,7 +486,7 @@ NO_BASE_MRR = "no MRR at the start of the period"
     null_when=NO_BASE_CUSTOMERS,
 )
 def customer_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    v, n = ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+    v, n = _churn_rate()
     return _value(ctx, req, v, n)
 
 
@@ -491,7 +501,7 @@ def customer_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     null_when=NO_BASE_CUSTOMERS,
 )
 def customer_retention_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    v, n = ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+    v, n = _churn_rate()
     return _value(ctx, req, 1.0 - v, n)
 
 
@@ -593,9 +603,7 @@ def _window(req: MetricRequest) -> int:
     null_when="no customers at the end of the period",
 )
 def arpa(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    v, n = ratio(
-        nw.col("mrr_end"), nw.col("customers_end"), "no customers at the end of the period"
-    )
+    v, n = _arpa()
     return _value(ctx, req, v, n)
 
 
@@ -628,12 +636,9 @@ MARGIN_OPTION = {**SOURCE_OPTION, "gross_margin": Option(float, 1.0, "gross marg
     null_when="no churn in the period (lifetime unbounded)",
 )
 def ltv(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    c = nw.col
     margin = float(req.options.get("gross_margin", 1.0))
-    arpa_v, arpa_n = ratio(
-        c("mrr_end"), c("customers_end"), "no customers at the end of the period"
-    )
-    churn_v, churn_n = ratio(c("churned_customers"), c("customers_start"), NO_BASE_CUSTOMERS)
+    arpa_v, arpa_n = _arpa()
+    churn_v, churn_n = _churn_rate()
     value = nw.when(churn_v > 0).then(arpa_v * margin / churn_v)
     note = nw.coalesce(
         arpa_n,
