@@ -155,16 +155,31 @@ class Context:
                 raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
             sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
             self._scanned[role] = sc
-            self.checks += sc.checks
+            if self.engine == "polars":  # other engines check when they lift the rows
+                self.checks += sc.checks
         return self._scanned[role]
 
     def source(self, role: str) -> nw.LazyFrame:
         """The role's rows with canonical typed columns, on this engine."""
         if role not in self._frames:
             sc = self.scanned(role)
-            if self.engine == "duckdb":
-                self._raise_checks(sc.checks)
-            self._frames[role] = self._lift(sc.frame)
+            if self.engine == "polars":
+                self._frames[role] = nw.from_native(sc.frame)
+            else:  # parse once: the rows and their bad-value checks in one collect
+                import polars as pl
+
+                from cs_metrics.sources import raise_for_checks
+
+                try:
+                    rows, *bad = pl.collect_all([sc.frame, *sc.checks])
+                except pl.exceptions.PolarsError as exc:
+                    from cs_metrics.sources import explain_read_error
+
+                    raise explain_read_error([sc], exc) from exc
+                if bad:
+                    raise_for_checks(pl.concat(bad))
+                self._frames[role] = self._lift(rows.lazy())
+
         return self._frames[role]
 
     def _raise_checks(self, checks: list[Any]) -> None:
