@@ -379,3 +379,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# commands that live in their own modules register themselves on `app`
+import cs_metrics.cli_alerts  # noqa: E402
+import cs_metrics.cli_health  # noqa: E402,F401

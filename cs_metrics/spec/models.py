@@ -11,7 +11,7 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 DTYPES = ("string", "int", "float", "bool", "date", "datetime")
 
@@ -147,19 +147,135 @@ class Source(Strict):
     options: SourceOptions = Field(default_factory=SourceOptions)
 
 
+class ThresholdStep(Strict):
+    above: float | None = Field(
+        None, description="the step applies when the value is strictly above this (omit: default)"
+    )
+    score: float = Field(ge=0, le=100, description="the component score, 0-100")
+
+
 class HealthComponent(Strict):
-    metric: str
-    change: Literal["relative", "absolute"] | None = None
-    weight: float = Field(1.0, gt=0)
-    scale: tuple[float, float] | None = None
-    thresholds: list[dict[str, float]] | None = None
+    metric: str = Field(description="the per-account metric this component reads")
+    change: Literal["relative", "absolute"] | None = Field(
+        None, description="read <metric>_change (relative) or <metric>_delta (absolute) instead"
+    )
+    weight: float = Field(1.0, gt=0, description="any positive number; weights are normalised")
+    scale: tuple[float, float] | None = Field(
+        None, description="[worst, best]: linear 0-100 between them, clipped (worst > best inverts)"
+    )
+    thresholds: list[ThresholdStep] | None = Field(
+        None,
+        description="steps tried in order: the first whose `above` the value exceeds gives the "
+        "score; the last step, without `above`, is the default",
+    )
+
+    @model_validator(mode="after")
+    def _one_mapping(self) -> HealthComponent:
+        # neither set is reported by `csm health` (score_health), so a spec that only
+        # sketches components still loads and its other problems are all reported
+        if self.scale is not None and self.thresholds is not None:
+            raise ValueError("set only one of scale: [worst, best] or thresholds: [...]")
+        if self.scale is not None and self.scale[0] == self.scale[1]:
+            raise ValueError("scale: worst and best must differ")
+        if self.thresholds is not None:
+            steps = self.thresholds
+            if not steps or steps[-1].above is not None:
+                raise ValueError(
+                    "thresholds: end with a default step without `above`, e.g. {score: 0}"
+                )
+            if any(s.above is None for s in steps[:-1]):
+                raise ValueError("thresholds: only the last step may omit `above`")
+        return self
+
+
+class HealthSegment(Strict):
+    name: str
+    when: str = Field(description="SQL over account attributes; an account is in the first match")
+    components: list[str] | None = Field(
+        None, description="the components that apply (default all)"
+    )
+    weights: dict[str, float] | None = Field(None, description="component -> weight override")
+
+
+HEALTH_RESERVED = frozenset(
+    {
+        "period",
+        "account",
+        "score",
+        "band",
+        "previous_score",
+        "score_change",
+        "coverage",
+        "mrr",
+        "weakest",
+        "segment",
+    }
+)
 
 
 class Health(Strict):
-    components: dict[str, HealthComponent]
-    bands: dict[str, float] = Field(default_factory=lambda: {"red": 40, "yellow": 70})
-    missing: Literal["renormalize", "zero", "neutral"] = "renormalize"
-    segments: list[dict[str, Any]] | None = None
+    components: dict[str, HealthComponent] = Field(min_length=1)
+    bands: dict[str, float] = Field(
+        default_factory=lambda: {"red": 40, "yellow": 70},
+        description="band -> cut-off: a score strictly below the lowest cut-off is that band, and "
+        "so on up; scores at or above the highest are 'green', or the band given a cut-off of 100",
+    )
+    missing: Literal["renormalize", "zero", "neutral"] = Field(
+        "renormalize",
+        description="a component without a value: left out (renormalize), scored 0 or scored 50",
+    )
+    segments: list[HealthSegment] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Health:
+        for name in self.components:
+            if name in HEALTH_RESERVED or name.endswith("_value"):
+                raise ValueError(f"component name {name!r} clashes with an output field; rename it")
+        if not self.bands:
+            raise ValueError("bands: give at least one band, e.g. {red: 40, yellow: 70}")
+        for band, cut in self.bands.items():
+            if not 0 < cut <= 100:
+                raise ValueError(f"bands.{band}: a cut-off is a score in (0, 100], got {cut}")
+        cuts = sorted(self.bands.values())
+        if len(set(cuts)) != len(cuts):
+            raise ValueError("bands: two bands have the same cut-off")
+        if cuts[-1] < 100 and "green" in self.bands:
+            raise ValueError(
+                "bands: 'green' is the name of the top band; give it the cut-off 100 or rename it"
+            )
+        names = [seg.name for seg in self.segments or []]
+        if len(set(names)) != len(names):
+            raise ValueError("segments: two segments have the same name")
+        for seg in self.segments or []:
+            for c in [*(seg.components or []), *(seg.weights or {})]:
+                if c not in self.components:
+                    raise ValueError(
+                        f"segment {seg.name!r} names component {c!r}, which is not under "
+                        f"health.components ({', '.join(self.components)})"
+                    )
+            if any(w <= 0 for w in (seg.weights or {}).values()):
+                raise ValueError(f"segment {seg.name!r}: weights must be positive")
+            if seg.components == []:
+                raise ValueError(f"segment {seg.name!r}: list at least one component")
+        return self
+
+    def weights_for(self, segment: HealthSegment | None) -> dict[str, float]:
+        """component -> weight in a segment (0: the component does not apply)."""
+        if segment is None:
+            return {n: c.weight for n, c in self.components.items()}
+        chosen = segment.components or list(self.components)
+        overrides = segment.weights or {}
+        return {
+            n: (overrides.get(n, c.weight) if n in chosen else 0.0)
+            for n, c in self.components.items()
+        }
+
+    def band_steps(self) -> tuple[list[tuple[str, float]], str]:
+        """(bands below a cut-off, ascending) and the top band's name."""
+        steps = sorted(self.bands.items(), key=lambda kv: kv[1])
+        if steps[-1][1] >= 100:
+            return steps[:-1], steps[-1][0]
+        return steps, "green"
 
 
 class Alert(Strict):

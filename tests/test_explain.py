@@ -1,0 +1,97 @@
+"""`csm explain`: definition, value, inputs and the arithmetic behind them."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import write_spec
+from helpers import invoke
+from test_alerts import ACCOUNTS, SUBS
+
+import cs_metrics.cli_alerts  # noqa: F401  (registers `csm alerts` / `csm explain`)
+from cs_metrics.explain import explain_metric
+from cs_metrics.spec import load_spec
+
+SPEC = """
+version: 1
+sources:
+  subscriptions: {path: subs.csv}
+  accounts: {path: accounts.csv}
+dimensions:
+  size: "CASE WHEN employees >= 50 THEN 'big' ELSE 'small' END"
+metrics:
+  mrr: {type: mrr}
+  logo_churn: {type: customer_churn_rate}
+  pro_churn: {type: customer_churn_rate, filter: "plan = 'pro'"}
+  arpa_f: {type: formula, expr: "mrr / customers"}
+"""
+
+
+def spec_at(tmp_path):
+    return write_spec(tmp_path, SPEC, {"subs.csv": SUBS, "accounts.csv": ACCOUNTS})
+
+
+def test_churn_rate_arithmetic(tmp_path):
+    # March: customers at Feb 28 = a1..a4 (4); a2 ends Mar 1 -> 1 churned; 1/4 = 25 %
+    path = spec_at(tmp_path)
+    res = invoke(f"explain logo_churn --spec {path} -p 2026-03 --no-color")
+    assert "1 churned / 4 customers at start = 25.0 %" in res.stdout
+    assert "churned_customers / customers at s-1" in res.stdout
+    assert "subscriptions" in res.stdout and "subs.csv" in res.stdout
+    assert "previous 2026-02: 0.0 %" in res.stdout
+
+
+def test_filter_applies_to_inputs(tmp_path):
+    # pro accounts: a1, a3 (neither churns in March)
+    facts = explain_metric(load_spec(spec_at(tmp_path)), "pro_churn", period="2026-03")
+    assert facts["filter"] == "plan = 'pro'"
+    assert facts["arithmetic"] == "0 churned / 2 customers at start = 0.0 %"
+
+
+def test_nrr_and_formula_and_change(tmp_path):
+    spec = load_spec(spec_at(tmp_path))
+    nrr = explain_metric(spec, "nrr", period="2026-03")
+    # 670 at start, a2's 200 churned: 470 / 670
+    assert nrr["value"] == round(470 / 670, 9)
+    assert nrr["arithmetic"].startswith("$470.00 retained MRR ($670.00 at start")
+    f = explain_metric(spec, "arpa_f", period="2026-03")
+    assert f["arithmetic"] == "$530.00 / 4 = 132.50"
+    ch = explain_metric(spec, "mrr_change", period="2026-03")
+    assert ch["arithmetic"] == "($530.00 - $670.00) / |$670.00| = -20.9 %"
+
+
+def test_by_dimension(tmp_path):
+    facts = explain_metric(
+        load_spec(spec_at(tmp_path)), "logo_churn", period="2026-03", by=["size"]
+    )
+    rows = {r["size"]: r for r in facts["rows"]}
+    # small: a2 (10), a3 (40) -> a2 churned; big: a1, a4
+    assert rows["small"]["arithmetic"] == "1 churned / 2 customers at start = 50.0 %"
+    assert rows["big"]["value"] == 0
+
+
+def test_null_value_reason(tmp_path):
+    path = spec_at(tmp_path)
+    res = invoke(f"explain logo_churn --spec {path} -p 2025-11 --no-color")
+    assert "null because: no customers at the start of the period" in res.stdout
+    res = invoke(f"explain logo_churn --spec {path} -p 2025-11 -f json")
+    facts = json.loads(res.stdout)
+    assert facts["value"] is None
+    assert facts["note"] == "no customers at the start of the period"
+
+
+def test_json(tmp_path):
+    res = invoke(f"explain logo_churn --spec {spec_at(tmp_path)} -p 2026-03 --format json")
+    facts = json.loads(res.stdout)
+    assert facts["type"] == "customer_churn_rate" and facts["value"] == 0.25
+    assert facts["previous"] == 0.0 and facts["unit"] == "ratio"
+    assert [i["value"] for i in facts["inputs"]] == [1.0, 4.0]
+    assert facts["sources"][0]["role"] == "subscriptions"
+
+
+def test_unknown_metric(tmp_path):
+    invoke(
+        f"explain logo_chrn --spec {spec_at(tmp_path)} -p 2026-03",
+        code=2,
+        stderr="did you mean 'logo_churn'",
+    )
