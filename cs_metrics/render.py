@@ -57,6 +57,7 @@ import polars as pl
 
 from cs_metrics.atomic import atomic_write, atomic_write_text
 from cs_metrics.errors import UsageError
+from cs_metrics.metrics.registry import FAMILIES
 from cs_metrics.result import MetricMeta, MetricResult
 
 if TYPE_CHECKING:
@@ -89,16 +90,6 @@ EXTENSIONS = {
     ".html": "html",
     ".xlsx": "xlsx",
 }
-FAMILIES = (
-    "revenue",
-    "customers",
-    "sentiment",
-    "support",
-    "usage",
-    "acquisition",
-    "team",
-    "custom",
-)
 TEXT_FORMATS = ("csv", "tsv", "json", "ndjson", "markdown", "html")
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}

@@ -20,6 +20,7 @@ FAMILIES = (
     "usage",
     "acquisition",
     "team",
+    "health",
     "custom",
 )
 
