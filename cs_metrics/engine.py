@@ -21,12 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.errors import CsmError, DataError, Problem, SpecError, UsageError
+from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
 from cs_metrics.metrics.registry import REGISTRY, MetricType, load_all, unit_of
 from cs_metrics.periods import Period
 from cs_metrics.result import MetricMeta, MetricResult
 from cs_metrics.spec import Spec, did_you_mean
-from cs_metrics.spec.models import ROLE_COLUMNS
 
 if TYPE_CHECKING:
     import polars as pl
@@ -563,10 +562,8 @@ def check_columns(ctx: Context, role: str, needed: Iterable[str], metric: str) -
 
 __all__ = [
     "EPS",
-    "ROLE_COLUMNS",
     "Context",
     "MetricRequest",
-    "Problem",
     "Unavailable",
     "compute",
     "ratio",
