@@ -107,6 +107,21 @@ def _findings(role: str, sc: Scanned) -> list[tuple[str, pl.LazyFrame, str]]:
     return out
 
 
+def _alert_problems(spec: Spec, report: Report) -> list[Problem]:
+    """Alert conditions naming something that is neither a metric, health nor an attribute."""
+    from cs_metrics.alerts import references
+
+    accounts = report.sources.get("accounts")
+    attributes = [c for c in accounts.columns if c != "account_id"] if accounts else []
+    problems = []
+    for i in range(len(spec.model.alerts)):
+        try:
+            references(spec, i, attributes)
+        except CsmError as exc:
+            problems.append(Problem(exc.message, spec.where("alerts", i, "when"), code="alert"))
+    return problems
+
+
 def validate_sources(spec: Spec) -> Report:
     import polars as pl
 
@@ -124,6 +139,7 @@ def validate_sources(spec: Spec) -> Report:
         report.sources[role] = sc
     if missing_input:
         report.exit_code = ExitCode.NO_INPUT
+    report.errors += _alert_problems(spec, report)
     plans: list[pl.LazyFrame] = []
     labels: list[tuple[str, str, str]] = []
     for role, sc in report.sources.items():
