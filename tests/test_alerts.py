@@ -212,3 +212,29 @@ def test_cli_table_colours_severity(spec_path):
 
 def test_cli_bad_severity(spec_path):
     invoke(f"alerts --spec {spec_path} --severity urgent", code=2, stderr="--severity")
+
+
+def test_validate_reports_an_alert_naming_an_unknown_metric(tmp_path):
+    from conftest import write_spec
+    from helpers import invoke
+
+    path = write_spec(
+        tmp_path,
+        """
+        version: 1
+        sources:
+          subscriptions: {path: subs.csv}
+          accounts: {path: accounts.csv}
+        metrics:
+          mrr: {type: mrr}
+        alerts:
+          - name: shrinking
+            when: "mrr_dleta < 0 AND plan = 'pro'"
+        """,
+        {
+            "subs.csv": "account_id,start_date,amount\na,2026-01-01,100\n",
+            "accounts.csv": "account_id,plan\na,pro\n",
+        },
+    )
+    r = invoke(["validate", "--spec", str(path)], code=65, stderr=["mrr_dleta", "mrr_delta"])
+    assert "metrics.yaml:" in r.stderr
