@@ -134,7 +134,7 @@ def alerts_cmd(
     from cs_metrics import render
     from cs_metrics.alerts import evaluate_alerts, severity_rank
     from cs_metrics.api import resolve_periods
-    from cs_metrics.atomic import atomic_write, atomic_write_text
+    from cs_metrics.atomic import atomic_write_text
     from cs_metrics.spec import load_spec
 
     if severity is not None:
@@ -158,8 +158,10 @@ def alerts_cmd(
         out.warn(w)
     if output and output != "-":
         path = Path(output)
-        if kind == "parquet":
-            atomic_write(path, lambda tmp: hits.write_parquet(tmp))
+        if kind in ("parquet", "xlsx", "html"):
+            from cs_metrics.render import write_frame
+
+            write_frame(hits, path, kind, title="csm alerts")
         else:
             atomic_write_text(path, frame_text(hits, kind))
         out.info(f"wrote {output}")

@@ -212,15 +212,16 @@ def _emit_frame(
     output: str | None,
     table: Any,
 ) -> None:
-    from cs_metrics.atomic import atomic_write, atomic_write_text
+    from cs_metrics.atomic import atomic_write_text
 
     for w in warnings:
         out.warn(w)
     if output and output != "-":
         path = Path(output)
-        if kind == "parquet":
-            clean = _clean(frame)
-            atomic_write(path, lambda tmp: clean.write_parquet(tmp))
+        if kind in ("parquet", "xlsx", "html"):
+            from cs_metrics.render import write_frame
+
+            write_frame(_clean(frame), path, kind, title="csm health")
         else:
             atomic_write_text(path, frame_text(frame, kind))
         out.info(f"wrote {output}")

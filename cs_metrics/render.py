@@ -850,3 +850,84 @@ def _write_xlsx(result: MetricResult, tmp: Path) -> None:
         if isinstance(cause, OSError):
             raise cause from None
         raise OSError(str(exc)) from None
+
+
+# --------------------------------------------------------------------------- plain frames
+
+
+def write_frame(frame: pl.DataFrame, path: Path, kind: str, title: str = "csm") -> None:
+    """Write a plain record frame (csm health, csm alerts) as parquet, xlsx or html, atomically."""
+    if kind == "parquet":
+        atomic_write(path, lambda tmp: frame.write_parquet(tmp))
+    elif kind == "xlsx":
+        atomic_write(path, lambda tmp: _frame_xlsx(frame, tmp, title))
+    elif kind == "html":
+        atomic_write_text(path, _frame_html(frame, title))
+    else:
+        raise UsageError(f"cannot write {path} as {kind!r} here")
+
+
+def _frame_html(frame: pl.DataFrame, title: str) -> str:
+    esc = html.escape
+    head = "".join(f'<th scope="col">{esc(c)}</th>' for c in frame.columns)
+    body = []
+    for row in frame.iter_rows():
+        cells = []
+        for v in row:
+            if isinstance(v, float):
+                cells.append(f'<td class="r">{"" if not math.isfinite(v) else f"{v:,.2f}"}</td>')
+            else:
+                cells.append(f"<td>{'' if v is None else esc(str(v))}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return (
+        "\n".join(
+            [
+                "<!doctype html>",
+                '<html lang="en">',
+                "<head>",
+                '<meta charset="utf-8">',
+                f"<title>{esc(title)}</title>",
+                f"<style>\n{_CSS}\n</style>",
+                "</head>",
+                "<body>",
+                f"<h1>{esc(title)}</h1>",
+                "<table>",
+                f"<thead><tr>{head}</tr></thead>",
+                "<tbody>",
+                *body,
+                "</tbody>",
+                "</table>",
+                "</body>",
+                "</html>",
+            ]
+        )
+        + "\n"
+    )
+
+
+def _frame_xlsx(frame: pl.DataFrame, tmp: Path, title: str) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
+    try:
+        sheet = book.add_worksheet(title[:31] or "data")
+        bold = book.add_format({"bold": True})
+        number = book.add_format({"num_format": "#,##0.00"})
+        for j, name in enumerate(frame.columns):
+            sheet.write_string(0, j, name, bold)
+            width = len(name)
+            for i, v in enumerate(frame[name].to_list(), start=1):
+                if v is None or (isinstance(v, float) and not math.isfinite(v)):
+                    continue
+                if isinstance(v, bool):
+                    sheet.write_boolean(i, j, v)
+                elif isinstance(v, int | float):
+                    sheet.write_number(i, j, v, number)
+                else:
+                    sheet.write_string(i, j, str(v))  # never a formula
+                width = max(width, min(len(str(v)), 40))
+            sheet.set_column(j, j, width + 2)
+        sheet.freeze_panes(1, 0)
+        sheet.autofilter(0, 0, max(frame.height, 1), max(len(frame.columns) - 1, 0))
+    finally:
+        book.close()

@@ -415,7 +415,7 @@ def test_cli_errors(tmp_path):
     invoke(["health", "--spec", path, "--sort", "nope"], code=2, stderr="--sort")
     invoke(["health", "--spec", path, "--from", "2026-01"], code=2, stderr="--backtest")
     invoke(["health", "--spec", path, "--top", "0"], code=2)
-    invoke(["health", "--spec", path, "-o", tmp_path / "h.xlsx"], code=2, stderr="xlsx")
+    invoke(["health", "--spec", path, "-o", tmp_path / "h.docx"], code=2, stderr=".xlsx")
     no_health = spec_path(tmp_path, health="")
     invoke(["health", "--spec", no_health], code=78, stderr="health:")
 
@@ -437,3 +437,25 @@ def test_cli_parquet_and_markdown(tmp_path):
     assert "segment" in frame.columns and frame.height == 4
     invoke(["health", "--spec", path, "-f", "markdown"], stdout=["| account |", "small"])
     invoke(["health", "--spec", path, "-f", "table"], stdout=["segment", "by band"])
+
+
+def test_cli_xlsx_and_html_files(tmp_path):
+    from openpyxl import load_workbook
+
+    path = spec_path(tmp_path)
+    for name in ("h.xlsx", "h.html"):
+        invoke(
+            ["health", "--spec", path, "--period", "2026-10", "-o", tmp_path / name], stderr="wrote"
+        )
+    expected = pl.read_csv(
+        invoke(["health", "--spec", path, "--period", "2026-10", "-f", "csv"]).stdout.encode()
+    )
+    sheet = load_workbook(tmp_path / "h.xlsx").active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert list(rows[0]) == expected.columns
+    assert len(rows) - 1 == expected.height
+    assert sheet.freeze_panes == "A2"
+    scores = [r[expected.columns.index("score")] for r in rows[1:]]
+    assert scores == pytest.approx(expected["score"].to_list())
+    page = (tmp_path / "h.html").read_text()
+    assert "<table>" in page and "http" not in page.split("<body>")[1]
