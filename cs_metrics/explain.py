@@ -120,6 +120,34 @@ RELATED: dict[str, Related] = {
         ),
     ),
     "arr": Related((_in("mrr", "mrr", "MRR"),), lambda v, f: f"12 x {f('mrr')} MRR"),
+    "ltv": Related(
+        (_in("arpa", "arpa", "ARPA"), _in("churn", "customer_churn_rate", "customer churn rate")),
+        lambda v, f: f"{f('arpa')} ARPA x gross margin / {f('churn')} churn",
+    ),
+    "nps": Related(
+        (
+            _in("p", "nps_promoters", "promoters"),
+            _in("d", "nps_detractors", "detractors"),
+            _in("n", "nps_responses", "responses"),
+        ),
+        lambda v, f: f"100 x ({f('p')} promoters - {f('d')} detractors) / {f('n')} responses",
+    ),
+    "tickets_per_customer": Related(
+        (_in("t", "tickets", "tickets created"), _in("c", "customers", "customers at the end")),
+        lambda v, f: f"{f('t')} tickets / {f('c')} customers",
+    ),
+    "stickiness": Related(
+        (_in("dau", "dau", "DAU"), _in("users", "active_users", "active users")),
+        lambda v, f: f"{f('dau')} DAU / {f('users')} active users",
+    ),
+    "ltv_to_cac": Related(
+        (_in("ltv", "ltv", "LTV"), _in("cac", "cac", "CAC")),
+        lambda v, f: f"{f('ltv')} LTV / {f('cac')} CAC",
+    ),
+    "cac_payback_months": Related(
+        (_in("cac", "cac", "CAC"), _in("asp", "asp", "ASP")),
+        lambda v, f: f"{f('cac')} CAC / ({f('asp')} ASP x gross margin)",
+    ),
 }
 
 DERIVED: dict[str, Callable[[Vals], float | None]] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import write_spec
 from helpers import invoke
 from test_alerts import ACCOUNTS, SUBS
@@ -95,3 +96,22 @@ def test_unknown_metric(tmp_path):
         code=2,
         stderr="did you mean 'logo_churn'",
     )
+
+
+@pytest.mark.parametrize(
+    ("metric", "recompute"),
+    [
+        ("nps", lambda i: 100 * (i["p"] - i["d"]) / i["n"]),
+        ("tickets_per_customer", lambda i: i["t"] / i["c"]),
+        ("stickiness", lambda i: i["dau"] / i["users"]),
+        ("ltv_to_cac", lambda i: i["ltv"] / i["cac"]),
+    ],
+)
+def test_explain_inputs_reproduce_the_value_beyond_revenue(metric, recompute):
+    """On the sample spec, the inputs explain shows give back the value it shows."""
+    from conftest import REPO
+
+    r = invoke(["explain", metric, "--spec", str(REPO / "metrics.yaml"), "-f", "json"])
+    row = json.loads(r.stdout)["rows"][0]
+    inputs = {i["name"]: i["value"] for i in row["inputs"]}
+    assert row["value"] == pytest.approx(recompute(inputs), rel=1e-6)
