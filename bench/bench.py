@@ -12,11 +12,10 @@ Not a test: timings depend on the machine; run it before and after performance w
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
+
+from common import best, sample_data
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -90,44 +89,6 @@ FROM rows GROUP BY period ORDER BY period
 """
 
 
-def ensure_data(accounts: int, months: int) -> Path:
-    folder = HERE / ".data" / f"{accounts}x{months}"
-    if not (folder / "subscriptions.csv").is_file():
-        print(
-            f"generating {accounts:,} accounts x {months} months into {folder} ...", file=sys.stderr
-        )
-        t = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cs_metrics",
-                "sample",
-                "--accounts",
-                str(accounts),
-                "--months",
-                str(months),
-                "--seed",
-                "1",
-                "-o",
-                str(folder),
-            ],
-            check=True,
-        )
-        print(f"  {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    (folder / "bench.yaml").write_text(SPEC)
-    return folder
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -144,7 +105,7 @@ def main() -> int:
     from cs_metrics.periods import period_of
     from cs_metrics.spec import load_spec
 
-    folder = ensure_data(args.accounts, args.months)
+    folder = sample_data(args.accounts, args.months, "bench.yaml", SPEC)
     end = date(2026, 10, 31)
     last = period_of(end, "month")
     first = last.shift(-(args.months - 2))
@@ -169,7 +130,7 @@ def main() -> int:
         ("csm duckdb", lambda: run_csm("duckdb")),
         ("DuckDB SQL", run_sql),
     ]:
-        seconds, out = best(fn, args.repeat)
+        seconds, out, _ = best(fn, args.repeat)
         results[name] = (seconds, out)
     base = results["DuckDB SQL"][0]
     for name, (seconds, _) in results.items():

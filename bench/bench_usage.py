@@ -15,11 +15,10 @@ Not a test: timings depend on the machine; run it before and after performance w
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
+
+from common import best, sample_data
 
 HERE = Path(__file__).resolve().parent
 FEATURES = ["report_sent", "export_csv"]
@@ -155,47 +154,6 @@ ORDER BY cal.period
 """
 
 
-def ensure_data(accounts: int, months: int) -> Path:
-    folder = HERE / ".data" / f"{accounts}x{months}"
-    if not (folder / "accounts.csv").is_file() or not (folder / "usage").is_dir():
-        print(
-            f"generating {accounts:,} accounts x {months} months into {folder} ...", file=sys.stderr
-        )
-        t = time.perf_counter()
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "cs_metrics",
-                "sample",
-                "--accounts",
-                str(accounts),
-                "--months",
-                str(months),
-                "--seed",
-                "1",
-                "-o",
-                str(folder),
-            ],
-            check=True,
-        )
-        print(f"  {time.perf_counter() - t:.1f} s", file=sys.stderr)
-    (folder / "bench_usage.yaml").write_text(SPEC)
-    return folder
-
-
-def best(fn, repeat: int) -> tuple[float, object, float]:
-    """Best wall time, the last result, and the best CPU time (all threads of the process:
-    steadier than wall time on a machine shared with other work)."""
-    times, cpus, out = [], [], None
-    for _ in range(repeat):
-        t, c = time.perf_counter(), time.process_time()
-        out = fn()
-        times.append(time.perf_counter() - t)
-        cpus.append(time.process_time() - c)
-    return min(times), out, min(cpus)
-
-
 def same(x: float | None, y: float | None) -> bool:
     if x is None or y is None:
         return x is None and y is None
@@ -220,7 +178,7 @@ def main() -> int:
     from cs_metrics.periods import period_of
     from cs_metrics.spec import load_spec
 
-    folder = ensure_data(args.accounts, args.months)
+    folder = sample_data(args.accounts, args.months, "bench_usage.yaml", SPEC)
     end = date(2026, 10, 31)
     last = period_of(end, "month")
     first = last.shift(-(args.months - 2))
