@@ -85,3 +85,12 @@ def check(frame: pl.DataFrame, period: str, expected: dict[str, float | None], *
 def note(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> str | None:
     """Why the metric's value is null (the `note` column), or None."""
     return _rows(frame, metric, period, **dims)["note"][0]
+
+
+def revenue_types() -> list[str]:
+    """Every metric type the revenue module registers (in registration order)."""
+    from cs_metrics.metrics.registry import load_all
+
+    return [
+        n for n, mt in load_all().items() if mt.compute.__module__ == "cs_metrics.metrics.revenue"
+    ]

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
-from conftest import values, write_spec
+from conftest import revenue_types, values, write_spec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
@@ -21,31 +21,7 @@ from polars.testing import assert_frame_equal
 from cs_metrics.spec import load_spec
 
 PERIODS = {"start": "2025-01", "end": "2026-06"}
-TYPES = [
-    "mrr",
-    "arr",
-    "customers",
-    "new_mrr",
-    "reactivation_mrr",
-    "expansion_mrr",
-    "contraction_mrr",
-    "churned_mrr",
-    "net_new_mrr",
-    "new_customers",
-    "reactivated_customers",
-    "churned_customers",
-    "customer_churn_rate",
-    "customer_retention_rate",
-    "gross_mrr_churn_rate",
-    "net_mrr_churn_rate",
-    "nrr",
-    "grr",
-    "arpa",
-    "asp",
-    "ltv",
-    "quick_ratio",
-    "renewal_rate",
-]
+TYPES = revenue_types()
 RATIOS_0_1 = [
     "customer_churn_rate",
     "customer_retention_rate",

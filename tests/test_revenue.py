@@ -13,37 +13,13 @@ import sys
 
 import polars as pl
 import pytest
-from conftest import ENGINES, check, note, value, values, write_spec
+from conftest import ENGINES, check, note, revenue_types, value, values, write_spec
 
 from cs_metrics.api import compute_metrics
 from cs_metrics.errors import DataError, ExitCode
 
 # Every revenue/customer metric type registered in revenue.py.
-REVENUE_TYPES = [
-    "mrr",
-    "arr",
-    "customers",
-    "new_mrr",
-    "reactivation_mrr",
-    "expansion_mrr",
-    "contraction_mrr",
-    "churned_mrr",
-    "net_new_mrr",
-    "new_customers",
-    "reactivated_customers",
-    "churned_customers",
-    "customer_churn_rate",
-    "customer_retention_rate",
-    "gross_mrr_churn_rate",
-    "net_mrr_churn_rate",
-    "nrr",
-    "grr",
-    "arpa",
-    "asp",
-    "ltv",
-    "quick_ratio",
-    "renewal_rate",
-]
+REVENUE_TYPES = revenue_types()
 
 
 def spec_yaml(sources: str, metrics: dict[str, str] | None = None, extra: str = "") -> str:
