@@ -230,15 +230,17 @@ class Context:
     def assign_period(self, frame: nw.LazyFrame, date_col: str) -> nw.LazyFrame:
         """Add ``period`` to dated rows (rows outside the computed periods are dropped)."""
         days = self.cached("days", lambda: self.table(self.calendar.days()))
-        col = nw.col(date_col)
-        day = col.dt.date() if self._is_datetime(frame, date_col) else col
-        return frame.with_columns(day.cast(nw.Date).alias("__day")).join(
+        return frame.with_columns(self.day(frame, date_col).alias("__day")).join(
             days, on="__day", how="inner"
         )
 
     @staticmethod
-    def _is_datetime(frame: nw.LazyFrame, col: str) -> bool:
-        return frame.collect_schema()[col] == nw.Datetime
+    def day(frame: nw.LazyFrame, column: str) -> nw.Expr:
+        """The column as a Date: a timestamp's day, or the date itself."""
+        col = nw.col(column)
+        return (col.dt.date() if frame.collect_schema()[column] == nw.Datetime else col).cast(
+            nw.Date
+        )
 
     def dims_table(self) -> nw.LazyFrame | None:
         """account_id -> one String column per requested dimension (None without --by)."""

@@ -22,16 +22,10 @@ NO_CUSTOMERS = "no customers at the end of the period"
 NEVER_TOUCHED = "no activity on or before the period's end"
 
 
-def _day(frame: nw.LazyFrame, column: str) -> nw.Expr:
-    """The column as a Date (a timestamp's day)."""
-    col = nw.col(column)
-    return (col.dt.date() if frame.collect_schema()[column] == nw.Datetime else col).cast(nw.Date)
-
-
 def _activities(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     """The activities that match the metric's filter, with their day in ``day``."""
     rows = ctx.filtered("activities", req.filter)
-    return rows.with_columns(_day(rows, "occurred_at").alias("day"))
+    return rows.with_columns(ctx.day(rows, "occurred_at").alias("day"))
 
 
 def _customers(ctx: Context) -> nw.LazyFrame:
