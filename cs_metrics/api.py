@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from cs_metrics.errors import UsageError
-from cs_metrics.periods import GRAINS, Period, last_complete, parse_period, series
+from cs_metrics.periods import GRAINS, Period, last_complete, parse_period, period_of, series
 
 if TYPE_CHECKING:
     from cs_metrics.result import MetricResult
@@ -52,25 +52,42 @@ def resolve_periods(
     as_of: str | None = None,
     trend: int | None = None,
 ) -> list[Period]:
-    """The periods a command covers: --period, a --from/--to series, or the last complete one."""
+    """The periods a command covers: --period, a --from/--to series, the last ``trend``
+    periods (ending at the last complete one, or at the one of ``end``), or the last
+    complete one."""
     g = grain or spec.model.grain
     if g not in GRAINS:
         raise UsageError(f"--grain {g!r}: use one of {', '.join(GRAINS)}")
     if period and (start or end):
         raise UsageError("use either --period or --from/--to, not both")
+    if trend is not None:
+        if trend < 1:
+            raise UsageError(
+                f"--trend {trend}: give how many periods to show, at least 1 "
+                "(e.g. --trend 12 for the last 12 months at the month grain)"
+            )
+        if period or start:
+            raise UsageError(
+                f"--trend counts back from the last complete period (or --to); "
+                f"drop {'--period' if period else '--from'}, or use --from/--to without --trend"
+            )
     now = data_end(spec, as_of) + timedelta(days=1)
     if period:
         return [parse_period(period)]
+    if trend is not None:
+        last = period_of(parse_period(end).end, g) if end else last_complete(now, g)
+        try:
+            first = last.shift(-(trend - 1))
+        except (ValueError, OverflowError):
+            raise UsageError(f"--trend {trend} goes back before the year 1") from None
+        return series(first, last, g)
     if start or end:
         last = parse_period(end) if end else last_complete(now, g)
         first = parse_period(start) if start else last
         if first.start > last.end:
             raise UsageError(f"--from {first.label} is after --to {last.label}")
         return series(first, last, g)
-    p = last_complete(now, g)
-    if trend:
-        return series(p.shift(-(trend - 1)), p, g)
-    return [p]
+    return [last_complete(now, g)]
 
 
 def compute_metrics(
@@ -84,10 +101,13 @@ def compute_metrics(
     as_of: str | None = None,
     by: Sequence[str] = (),
     engine: str = "polars",
+    trend: int | None = None,
 ) -> MetricResult:
     from cs_metrics.engine import compute
 
-    periods = resolve_periods(spec, period=period, start=start, end=end, grain=grain, as_of=as_of)
+    periods = resolve_periods(
+        spec, period=period, start=start, end=end, grain=grain, as_of=as_of, trend=trend
+    )
     result = compute(spec, list(names) if names else None, periods, list(by), engine)
     result.warnings += incomplete(periods, data_end(spec, as_of))
     return result

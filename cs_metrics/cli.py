@@ -210,6 +210,16 @@ def compute(
     to: ToOpt = None,
     grain: GrainOpt = None,
     as_of: AsOfOpt = None,
+    trend: Annotated[
+        int | None,
+        typer.Option(
+            "--trend",
+            metavar="N",
+            help="the last N periods, ending at the last complete one (or --to); "
+            "tables show a sparkline per metric",
+            show_default=False,
+        ),
+    ] = None,
     by: ByOpt = None,
     engine: EngineOpt = "polars",
     fmt: FormatOpt = "auto",
@@ -226,6 +236,8 @@ def compute(
     """Compute metrics for a period (default: the last complete one) or a series.
 
     Example: csm compute mrr customer_churn_rate nrr --from 2026-01 --to 2026-10 --by plan
+
+    Example: csm compute mrr nrr --trend 12
     """
     from cs_metrics.api import compute_metrics
     from cs_metrics.spec import load_spec
@@ -241,6 +253,7 @@ def compute(
         as_of=as_of,
         by=by or [],
         engine=engine,
+        trend=trend,
     )
     _emit(out, result, fmt, output, wide)
 
@@ -382,5 +395,4 @@ if __name__ == "__main__":
 
 
 # commands that live in their own modules register themselves on `app`
-import cs_metrics.cli_alerts  # noqa: E402
-import cs_metrics.cli_health  # noqa: E402,F401
+from cs_metrics import cli_alerts, cli_health, cli_init  # noqa: E402, F401

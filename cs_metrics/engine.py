@@ -34,6 +34,10 @@ ENGINES = ("polars", "duckdb")
 CHANGE_NAME = re.compile(r"^(.+)_(change|delta)$")
 EPS = 1e-9
 VALUE_DECIMALS = 9
+# money is summed from MRR snapshots rounded to 6 decimals: rounding the result there too keeps
+# float summation order (engines, row order, polars' streaming) out of the output, which 9
+# decimals cannot do for millions (3895752.040008 vs 3895752.040007999)
+CURRENCY_DECIMALS = 6
 
 
 class Unavailable(Exception):
@@ -109,6 +113,7 @@ class Context:
     _frames: dict[str, nw.LazyFrame] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict)
     _con: Any = None
+    rows_read: dict[str, int] = field(default_factory=dict)  # role -> rows parsed, per run
 
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
@@ -177,6 +182,7 @@ class Context:
                     raise explain_read_error([sc], exc) from exc
                 if bad:
                     raise_for_checks(pl.concat(bad))
+                self.rows_read[role] = rows.height
                 self._frames[role] = self._lift(rows.lazy())
 
         return self._frames[role]
@@ -293,14 +299,39 @@ class Context:
         return frame
 
     def complete(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
-        """Without dimensions, give every period a row (sums and counts of nothing are 0)."""
+        """Give every period a row: sums and counts of nothing are the ``fill`` values (0).
+
+        Per account (``--by account``, and so health and alerts), every paying customer of a
+        period gets a row too: a customer with no events, tickets or answers in the period
+        has 0 of them, not "no data" (a quiet account is the one to worry about). Metrics
+        without a fill (means, medians) are left null for it.
+        """
         if self.dims:
-            return frame
+            return self._complete_accounts(frame, fill) if fill else frame
         cal = self.periods_table().select("period")
         out = cal.join(frame, on="period", how="left")
         if not fill:  # e.g. mean/median/pNN: a period without rows stays null
             return out
         return out.with_columns(*[nw.col(c).fill_null(v) for c, v in fill.items()])
+
+    def _complete_accounts(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
+        if "account" not in self.dims or not (self.has("subscriptions") or self.has("invoices")):
+            return frame
+        from cs_metrics.metrics.revenue import customer_accounts
+
+        keys = ["period", "account"]  # the other dimensions are attributes of the account
+        customers = self.with_dims(customer_accounts(self)).select("period", *self.group_cols())
+        quiet = customers.join(frame.select(*keys), on=keys, how="anti")
+        schema = frame.collect_schema()
+        rows = quiet.select(
+            *[
+                nw.col(c)
+                if c in self.group_cols() or c == "period"
+                else (nw.lit(fill[c]) if c in fill else nw.lit(None)).cast(schema[c]).alias(c)
+                for c in schema.names()
+            ]
+        )
+        return nw.concat([frame, rows], how="vertical")
 
 
 def ratio(num: nw.Expr, den: nw.Expr, why: str) -> tuple[nw.Expr, nw.Expr]:
@@ -421,6 +452,7 @@ def compute(
         periods=[p.label for p in periods],
         currency=currency,
         warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
+        rows_read=dict(sorted(ctx.rows_read.items())),
     )
 
 
@@ -441,10 +473,15 @@ def _standardise(
         *[nw.col(d).cast(nw.String) for d in keys[1:]],
         nw.lit(name).alias("metric"),
         # rounded so that float summation order (engines, row order) never shows in output
-        nw.col("value").cast(nw.Float64).round(VALUE_DECIMALS),
+        nw.col("value").cast(nw.Float64).round(_decimals(unit)),
         nw.lit(unit).alias("unit"),
         note.alias("note"),
     )
+
+
+def _decimals(unit: str) -> int:
+    money = len(unit) == 3 and unit.isalpha() and unit.isupper()  # a currency code
+    return CURRENCY_DECIMALS if money else VALUE_DECIMALS
 
 
 def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:
@@ -503,6 +540,17 @@ def _change(ctx: Context, base: nw.LazyFrame, kind: str, keys: list[str]) -> nw.
     )
 
 
+def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
+    """role -> a one-cell plan counting the rows of each source this run scanned."""
+    import polars as pl
+
+    return {
+        role: sc.frame.select(pl.len())
+        for role, sc in ctx._scanned.items()
+        if role not in ctx.rows_read
+    }
+
+
 def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     import polars as pl
 
@@ -511,7 +559,10 @@ def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     try:
         if ctx.engine == "polars":
             natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *ctx.checks]
-            out, *rest = pl.collect_all(natives)
+            counted = _row_counts(ctx)  # rows read per source, in the same collect
+            out, *rest = pl.collect_all([*natives, *counted.values()])
+            rest, counts = rest[: len(rest) - len(counted)], rest[len(rest) - len(counted) :]
+            ctx.rows_read.update({r: int(c.item()) for r, c in zip(counted, counts, strict=True)})
             noticed, bad = rest[: len(ctx.notices)], rest[len(ctx.notices) :]
             if bad:
                 raise_for_checks(pl.concat(bad))

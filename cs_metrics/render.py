@@ -25,6 +25,12 @@ Formats for people (the terminal table, markdown, html) share one layout, built 
   periods as columns, then the change column (the pivot an analyst would build in a
   spreadsheet), with the same fit-to-width rule.
 
+Both series layouts have a ``Trend`` column right after the row's name: a
+:func:`sparkline` of the row over *every* period of the series, so its shape stays in
+view when a narrow terminal drops the older period columns. It is green when the last
+value is better than the first for the metric (``higher_is_better``), red when worse,
+plain for neutral metrics. Machine formats never carry it.
+
 Values carry their unit: currency with symbol and separators ($12,300; €, £ for EUR and
 GBP, otherwise the code as a suffix; cents only below 1,000), ratios as percent with one
 decimal (5.0 %), counts as integers with separators, days and hours with one decimal and
@@ -76,6 +82,8 @@ __all__ = [
     "machine_frame",
     "render_table",
     "render_text",
+    "sparkline",
+    "trend_tone",
     "write_file",
 ]
 
@@ -95,6 +103,8 @@ TEXT_FORMATS = ("csv", "tsv", "json", "ndjson", "markdown", "html")
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 NULL = "—"
 UP, DOWN = "▲", "▼"
+SPARKS = "▁▂▃▄▅▆▇█"
+SPARK_NULL = "·"  # not a space: html collapses spaces and markdown trims them
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -284,6 +294,38 @@ def format_change(
     return f"{UP if up else DOWN} {'+' if up else '-'}{text}", tone
 
 
+def sparkline(values: Iterable[float | None]) -> str:
+    """One character per value, ``▁`` at the series' minimum to ``█`` at its maximum.
+
+    A missing (or NaN/inf) value is ``·``; a flat series, or a single value, is a mid line
+    of ``▄``. The result always has one character per value.
+    """
+    points = [_finite(v) for v in values]
+    present = [v for v in points if v is not None]
+    if not present:
+        return SPARK_NULL * len(points)
+    lo, hi = min(present), max(present)
+    span = hi / 2 - lo / 2  # halves: hi - lo may overflow
+    if span <= 0 or math.isclose(lo, hi, rel_tol=1e-9):
+        return "".join(SPARK_NULL if v is None else SPARKS[3] for v in points)
+    top = len(SPARKS) - 1
+    return "".join(
+        SPARK_NULL if v is None else SPARKS[min(top, int((v / 2 - lo / 2) / span * top + 0.5))]
+        for v in points
+    )
+
+
+def trend_tone(values: Iterable[float | None], higher_is_better: bool | None = True) -> str:
+    """good | bad when the last value differs from the first (missing ones skipped), else ""."""
+    present = [v for v in map(_finite, values) if v is not None]
+    if higher_is_better is None or len(present) < 2:
+        return ""
+    first, last = present[0], present[-1]
+    if math.isclose(first, last, rel_tol=1e-9):
+        return ""
+    return "good" if (last > first) == higher_is_better else "bad"
+
+
 # --------------------------------------------------------------------------- layout
 
 
@@ -300,7 +342,8 @@ class Block:
     """One table for people, independent of how it is drawn.
 
     ``rows`` holds lists of cells or, for a family heading, the heading text.
-    ``period_columns`` are the indices of the period columns a narrow terminal may drop.
+    ``period_columns`` are the indices of the period columns a narrow terminal may drop;
+    ``trend_column`` the index of the sparkline column (never dropped, never wrapped).
     """
 
     title: str
@@ -310,6 +353,7 @@ class Block:
     notes: list[str] = field(default_factory=list)
     period_columns: list[int] = field(default_factory=list)
     caption: str = ""
+    trend_column: int | None = None
 
     def keep_last_periods(self, keep: int) -> Block:
         """A copy showing only the last ``keep`` period columns."""
@@ -330,6 +374,7 @@ class Block:
             notes=self.notes,
             period_columns=[kept.index(i) for i in self.period_columns if i not in drop],
             caption=f"last {shown} of {total} periods shown; --format csv or -o FILE has all",
+            trend_column=None if self.trend_column is None else kept.index(self.trend_column),
         )
 
 
@@ -422,6 +467,13 @@ class _View:
     def unit_of(self, point: _Point) -> str:
         return self.result.currency if point.unit == "currency" else point.unit
 
+    def trend_cell(self, metric: str, points: list[_Point | None]) -> Cell:
+        values = [None if p is None else p.value for p in points]
+        line = sparkline(values)
+        if all(v is None for v in values):
+            return Cell(line, "muted")
+        return Cell(line, trend_tone(values, self.meta(metric).higher_is_better))
+
 
 def _human_frame(result: MetricResult) -> pl.DataFrame:
     """The full frame (with previous and note) in output order."""
@@ -476,6 +528,9 @@ def _dim_cells(combo: tuple[Any, ...]) -> list[Cell]:
     return [Cell("(none)", "muted") if v is None else Cell(str(v)) for v in combo]
 
 
+TREND = "Trend"
+
+
 def _span(periods: list[str]) -> str:
     return periods[0] if len(periods) == 1 else f"{periods[0]} – {periods[-1]}"
 
@@ -523,16 +578,18 @@ def _series(view: _View) -> Block:
     notes = _Notes()
     block = Block(
         title=_span(periods),
-        headers=["Metric", *periods, "Change"],
-        justify=["left"] + ["right"] * (len(periods) + 1),
-        period_columns=list(range(1, len(periods) + 1)),
+        headers=["Metric", TREND, *periods, "Change"],
+        justify=["left", "left"] + ["right"] * (len(periods) + 1),
+        period_columns=list(range(2, len(periods) + 2)),
+        trend_column=1,
     )
     for family, metrics in _by_family(view):
         block.rows.append(family)
         for metric in metrics:
-            cells = [Cell(view.label(metric))]
-            cells += [view.value_cell(view.points.get((p, (), metric)), notes) for p in periods]
-            cells.append(view.change_cell(metric, view.points.get((periods[-1], (), metric))))
+            points = [view.points.get((p, (), metric)) for p in periods]
+            cells = [Cell(view.label(metric)), view.trend_cell(metric, points)]
+            cells += [view.value_cell(p, notes) for p in points]
+            cells.append(view.change_cell(metric, points[-1]))
             block.rows.append(cells)
     block.notes = notes.lines()
     return block
@@ -563,15 +620,17 @@ def _dim_series(view: _View, metric: str) -> Block:
     first = len(view.dims)
     block = Block(
         title=f"{view.label(metric)} by {', '.join(view.dims)}",
-        headers=[*(_dim_header(d) for d in view.dims), *periods, "Change"],
-        justify=["left"] * first + ["right"] * (len(periods) + 1),
-        period_columns=list(range(first, first + len(periods))),
+        headers=[*(_dim_header(d) for d in view.dims), TREND, *periods, "Change"],
+        justify=["left"] * (first + 1) + ["right"] * (len(periods) + 1),
+        period_columns=list(range(first + 1, first + 1 + len(periods))),
+        trend_column=first,
     )
     for combo in view.combos:
         points = [view.points.get((p, combo, metric)) for p in periods]
         if all(p is None for p in points):
             continue
         cells = _dim_cells(combo)
+        cells.append(view.trend_cell(metric, points))
         cells += [view.value_cell(p, notes) for p in points]
         cells.append(view.change_cell(metric, points[-1]))
         block.rows.append(cells)
@@ -606,8 +665,9 @@ def render_table(result: MetricResult, console: Console) -> None:
             box=box.SIMPLE_HEAD,
             header_style="bold",
         )
-        for header, justify in zip(block.headers, block.justify, strict=True):
-            table.add_column(header, justify=justify, no_wrap=justify == "right")  # type: ignore[arg-type]
+        for i, (header, justify) in enumerate(zip(block.headers, block.justify, strict=True)):
+            no_wrap = justify == "right" or i == block.trend_column
+            table.add_column(header, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
         for row_index, row in enumerate(block.rows):
             if isinstance(row, str):
                 if row_index:

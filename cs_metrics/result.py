@@ -47,6 +47,7 @@ class MetricResult:
     periods: list[str] = field(default_factory=list)  # requested periods, in order
     currency: str = "USD"
     warnings: list[str] = field(default_factory=list)
+    rows_read: dict[str, int] = field(default_factory=dict)  # source role -> rows parsed
 
     def machine_frame(self, wide: bool = False) -> pl.DataFrame:
         """The frame as machine formats show it (long, or one column per metric)."""

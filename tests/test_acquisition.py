@@ -296,7 +296,11 @@ def test_trial_conversion_rate_by_plan_and_by_account(trial_spec, engine):
     check(g, "2026-02", {"trial_conversion_rate": 1.0}, account="t4")
     check(g, "2026-02", {"trial_conversion_rate": 0.0}, account="t5")
     check(g, "2026-02", {"trial_conversion_rate": 0.0}, account="t7")
-    assert sorted(g["account"].to_list()) == ["t4", "t5", "t7"]
+    valued = g.filter(pl.col("value").is_not_null())
+    assert sorted(valued["account"].to_list()) == ["t4", "t5", "t7"]
+    # the other paying customers get a row too (per account, every customer has one), null
+    # with the reason: no trial of theirs ended in February
+    assert set(g.filter(pl.col("value").is_null())["note"]) <= {"no trial ended in the period"}
 
 
 @ENGINES

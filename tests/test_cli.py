@@ -576,7 +576,7 @@ def test_spec_that_is_not_a_mapping(spec):
 def test_missing_spec_suggests_spec_or_init(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = invoke(["compute"], code=66, cwd=empty, stderr=["metrics.yaml", "--spec", "README"])
+    r = invoke(["compute"], code=66, cwd=empty, stderr=["metrics.yaml", "csm init", "--spec"])
     clean_error(r, lines=1)
 
 

@@ -2,7 +2,9 @@
 
 The fixture: accounts a1..a5, all paying from 2026-01 except a4 (ended 2026-10-01, so not a
 customer at the end of October). Usage events carry a value; two aggregate metrics read
-them per account: x = sum of 'x' values, y = sum of 'y' values in the period.
+them per account: x = sum of 'x' values, y = the largest 'y' value in the period. A paying
+customer with no 'x' events has x = 0 (a sum of nothing); with no 'y' events, y is missing
+(the max of nothing), which is what the missing policies act on.
 
 October:  a1 x=4 y=5 · a2 x=12 · a3 (no usage) · a5 x=4 · a4 x=9 (not a customer)
 September: a1 x=2 y=10 · a2 x=10 · a5 x=1
@@ -40,7 +42,7 @@ metrics:
   mrr: {type: mrr}
   customers: {type: customers}
   x: {type: aggregate, source: usage, agg: sum, column: value, filter: "event = 'x'"}
-  y: {type: aggregate, source: usage, agg: sum, column: value, filter: "event = 'y'"}
+  y: {type: aggregate, source: usage, agg: max, column: value, filter: "event = 'y'"}
 """
 
 HEALTH = """\
@@ -124,8 +126,11 @@ def test_renormalize_linear_and_stepwise(tmp_path):
     assert a2["lin"] == approx(100) and a2["step"] is None
     assert a2["score"] == approx(100) and a2["coverage"] == approx(0.75) and a2["band"] == "green"
     assert a2["weakest"] is None  # nothing pulls it down
-    # a3 has no value at all: no score under renormalize
-    assert s["a3"]["score"] is None and s["a3"]["coverage"] == 0 and s["a3"]["band"] is None
+    # a3 is a paying customer with no usage: x = 0 (not missing) -> lin 0; y missing:
+    # 3 x 0 / 3 = 0, coverage 3/4, red (a quiet account is the one to worry about)
+    assert s["a3"]["lin_value"] == 0 and s["a3"]["step_value"] is None
+    assert s["a3"]["score"] == approx(0) and s["a3"]["coverage"] == approx(0.75)
+    assert s["a3"]["band"] == "red" and s["a3"]["weakest"] == "lin"
     assert s["a2"]["mrr"] == 200
 
 
@@ -150,9 +155,9 @@ def test_missing_zero(tmp_path):
 
 def test_missing_neutral(tmp_path):
     s = scores(tmp_path, "neutral")
-    # a2: (300 + 1 x 50) / 4 = 87.5; a3: (3 x 50 + 1 x 50) / 4 = 50; a5: (120 + 50) / 4 = 42.5
+    # a2: (300 + 1 x 50) / 4 = 87.5; a3: (3 x 0 + 1 x 50) / 4 = 12.5; a5: (120 + 50) / 4 = 42.5
     assert s["a2"]["score"] == approx(87.5)
-    assert s["a3"]["score"] == approx(50) and s["a3"]["band"] == "yellow"
+    assert s["a3"]["score"] == approx(12.5) and s["a3"]["band"] == "red"
     assert s["a5"]["score"] == approx(42.5)
 
 
@@ -240,7 +245,8 @@ def test_segments_choose_components_and_weights(tmp_path):
     assert a5["coverage"] == approx(1.0)
     # a2 is pro, in no segment: default components and weights, zero -> 75
     assert s["a2"]["segment"] is None and s["a2"]["score"] == approx(75)
-    assert s["a3"]["score"] == approx(0) and s["a3"]["coverage"] == 0
+    # a3 is basic too: lin only, x = 0 -> 0, with full coverage
+    assert s["a3"]["score"] == approx(0) and s["a3"]["coverage"] == approx(1.0)
 
 
 def test_segment_naming_an_unknown_column(tmp_path):
@@ -379,8 +385,8 @@ def test_cli_csv_records(tmp_path):
         "coverage",
     ]
     assert {"lin", "lin_value", "step", "step_value", "mrr"} <= set(frame.columns)
-    # worst first, unscored last
-    assert frame["account"].to_list() == ["a5", "a1", "a2", "a3"]
+    # worst first: a3 0, a5 40, a1 42.5, a2 100
+    assert frame["account"].to_list() == ["a3", "a5", "a1", "a2"]
 
 
 def test_cli_json_band_and_top(tmp_path):
@@ -389,9 +395,10 @@ def test_cli_json_band_and_top(tmp_path):
     rows = json.loads(r.stdout)
     assert [row["account"] for row in rows] == ["a5"]
     assert rows[0]["score"] == pytest.approx(40)
-    r = invoke(["health", "--spec", path, "-f", "ndjson", "--sort", "mrr_at_risk", "--top", "2"])
-    # at risk: a5 500 x 0.6 = 300, a1 100 x 0.575 = 57.5, a2 0
-    assert [json.loads(line)["account"] for line in r.stdout.splitlines()] == ["a5", "a1"]
+    r = invoke(["health", "--spec", path, "-f", "ndjson", "--sort", "mrr_at_risk", "--top", "3"])
+    # at risk: a3 300 x 1 = 300, a5 500 x 0.6 = 300 (a tie: the lower score first),
+    # a1 100 x 0.575 = 57.5, a2 0
+    assert [json.loads(line)["account"] for line in r.stdout.splitlines()] == ["a3", "a5", "a1"]
 
 
 def test_cli_table_and_file(tmp_path):

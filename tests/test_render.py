@@ -224,15 +224,15 @@ period\tplan\tmrr\tlogo_churn_rate\tactive_customers\tnps
 MARKDOWN = """\
 ### 2026-09 – 2026-10
 
-| Metric           | 2026-09 | 2026-10 |    Change |
-| ---------------- | ------: | ------: | --------: |
-| **Revenue**      |         |         |           |
-| MRR              | $11,800 | $12,300 |  ▲ +4.2 % |
-| **Customers**    |         |         |           |
-| Logo churn       |   3.8 % |   5.0 % | ▲ +1.2 pp |
-| Active customers |     118 |     120 |  ▲ +1.7 % |
-| **Sentiment**    |         |         |           |
-| NPS              |    42.0 |      —¹ |         — |
+| Metric           | Trend | 2026-09 | 2026-10 |    Change |
+| ---------------- | ----- | ------: | ------: | --------: |
+| **Revenue**      |       |         |         |           |
+| MRR              | ▁█    | $11,800 | $12,300 |  ▲ +4.2 % |
+| **Customers**    |       |         |         |           |
+| Logo churn       | ▁█    |   3.8 % |   5.0 % | ▲ +1.2 pp |
+| Active customers | ▁█    |     118 |     120 |  ▲ +1.7 % |
+| **Sentiment**    |       |         |         |           |
+| NPS              | ▄·    |    42.0 |      —¹ |         — |
 
 - ¹ no survey responses in the period
 """
@@ -610,12 +610,14 @@ def test_table_series_keeps_the_latest_periods_that_fit():
         rows.append((period, "mrr", 10000.0 + i * 100, "USD", prev, None))
     text = record(make_result(rows, periods), width=70)
     header = next(line for line in text.splitlines() if "Metric" in line)
-    assert header.split() == ["Metric", "2025-09", "2025-10", "2025-11", "2025-12", "Change"]
+    assert header.split() == ["Metric", "Trend", "2025-10", "2025-11", "2025-12", "Change"]
     assert "of 12 periods shown" in text
     assert max(len(line) for line in text.splitlines()) <= 70
+    # the sparkline still covers all 12 periods
+    assert "▁▂▂▃▄▄▅▅▆▇▇█" in text
     wide = record(make_result(rows, periods), width=250)
     header = next(line for line in wide.splitlines() if "Metric" in line)
-    assert header.split() == ["Metric", *periods, "Change"]
+    assert header.split() == ["Metric", "Trend", *periods, "Change"]
     assert "periods shown" not in wide
 
 
@@ -641,7 +643,7 @@ def test_table_by_dimension_series_is_one_table_per_metric(by_plan):
         "Active customers by plan",
         "NPS by plan",
     ]
-    assert blocks[0].headers == ["Plan", "2026-09", "2026-10", "Change"]
+    assert blocks[0].headers == ["Plan", "Trend", "2026-09", "2026-10", "Change"]
     text = record(by_plan)
     assert "$8,850" in text and "$3,075" in text
 

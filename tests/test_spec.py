@@ -661,7 +661,7 @@ def test_find_spec_nothing_found_says_what_to_do(tmp_path, monkeypatch):
     with pytest.raises(InputMissingError) as info:
         find_spec(None)
     msg = info.value.message
-    assert "--spec" in msg and "CSM_SPEC" in msg and "README" in msg
+    assert "`csm init`" in msg and "--spec" in msg and "CSM_SPEC" in msg
 
 
 def test_find_spec_directory_is_not_a_spec(dirs, tmp_path):

@@ -53,7 +53,7 @@ def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
         if how == "default":
             raise InputMissingError(
                 f"no spec: {DEFAULT_SPEC} not found in {Path.cwd()}; "
-                "pass --spec PATH, set CSM_SPEC, or create metrics.yaml (README.md shows a minimal one)"
+                "run `csm init` to create one with sample data, pass --spec PATH or set CSM_SPEC"
             )
         raise InputMissingError(f"spec file {path} (from {how}) not found: check the path")
     return path
