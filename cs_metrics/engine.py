@@ -404,8 +404,13 @@ def compute(
     periods: list[Period],
     dims: list[str] | None = None,
     engine: str = "polars",
+    parts: bool = False,
 ) -> MetricResult:
-    """Compute metrics for the given periods (and their predecessor, for 'previous')."""
+    """Compute metrics for the given periods (and their predecessor, for 'previous').
+
+    With ``parts``, each asked metric whose type declares parts also gives one row per part
+    named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
+    """
 
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
@@ -424,6 +429,8 @@ def compute(
     keys = ["period", *dims]
     frames: dict[str, nw.LazyFrame] = {}
     metas: dict[str, MetricMeta] = {}
+    asked = set(names) if names else set(spec.model.metrics)  # not a formula's own inputs
+    extra: list[str] = []  # <metric>.<part> rows
     for req in requests:  # dependencies come before the metrics built from them
         meta = metas[req.name] = _meta(req, metas, currency)
         if req.type == "formula":
@@ -438,17 +445,25 @@ def compute(
                 why = f"unavailable: {exc}"
                 ctx.warnings.append(f"{req.name} is {why}")
             frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, why)
+            if parts and out is not None and req.name in asked:
+                for col, (label, unit) in req.mtype.parts.items():
+                    part = f"{req.name}.{col}"
+                    unit = currency if unit == "currency" else unit
+                    metas[part] = MetricMeta(part, meta.family, unit, label, None)
+                    frames[part] = _standardise(
+                        ctx, out.select(*keys, nw.col(col).alias("value")), keys, part, unit, ""
+                    )
+                    extra.append(part)
             continue
         frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
-    asked = set(names) if names else set(spec.model.metrics)  # not a formula's own inputs
-    shown = [r for r in requests if r.name in asked]
-    long = nw.concat([frames[r.name] for r in shown], how="vertical")
+    shown = [r.name for r in requests if r.name in asked] + extra
+    long = nw.concat([frames[n] for n in shown], how="vertical")
     result = _collect(ctx, long)
     result = _finish(result, cal, dims, shown)
     return MetricResult(
         frame=result,
         dims=dims,
-        metrics={r.name: metas[r.name] for r in shown},
+        metrics={n: metas[n] for n in shown},
         periods=[p.label for p in periods],
         currency=currency,
         warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
@@ -585,15 +600,13 @@ def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
         raise explain_read_error(list(ctx._scanned.values()), exc) from exc
 
 
-def _finish(
-    frame: pl.DataFrame, cal: Calendar, dims: list[str], requests: list[MetricRequest]
-) -> pl.DataFrame:
+def _finish(frame: pl.DataFrame, cal: Calendar, dims: list[str], names: list[str]) -> pl.DataFrame:
     """Add 'previous', drop the extra leading period, sort deterministically."""
     import polars as pl
 
     labels = [p.label for p in cal.periods]
     idx = pl.DataFrame({"period": labels, "__i": list(range(len(labels)))})
-    order = pl.DataFrame({"metric": [r.name for r in requests], "__m": list(range(len(requests)))})
+    order = pl.DataFrame({"metric": names, "__m": list(range(len(names)))})
     f = frame.join(idx, on="period").join(order, on="metric")
     prev = f.select(
         (pl.col("__i") + 1).alias("__i"), *dims, "metric", pl.col("value").alias("previous")

@@ -245,6 +245,9 @@ def explain_metric(
         elif req.type == "formula":
             for dep in req.deps():
                 inputs_spec.append((dep, dep, "cur", dep))
+        elif mt.parts:  # the counts and sums the metric's own computation is made of
+            related = _parts(mt, req.options)
+            inputs_spec = [(col, f"{name}.{col}", "cur", lab) for col, (lab, _) in mt.parts.items()]
 
     run_spec = spec
     if extra_names:
@@ -254,8 +257,9 @@ def explain_metric(
         run_spec = dataclasses.replace(
             spec, model=spec.model.model_copy(update={"metrics": metrics})
         )
-    names = list(dict.fromkeys([name, *(n for _, n, _, _ in inputs_spec)]))
-    result = compute(run_spec, names, [cur], by, engine)
+    own = f"{name}."  # <metric>.<part> rows come with the metric (compute's parts=True)
+    names = list(dict.fromkeys([name, *(n for _, n, _, _ in inputs_spec if not n.startswith(own))]))
+    result = compute(run_spec, names, [cur], by, engine, parts=True)
     facts["warnings"] = result.warnings + incomplete([cur], data_end(spec, as_of))
     meta = result.metrics[name]
     facts["unit"] = meta.unit
@@ -291,7 +295,7 @@ def explain_metric(
                 inputs.append(
                     {
                         "name": key,
-                        "metric": metric.removeprefix("explain__"),
+                        "metric": metric.removeprefix("explain__").removeprefix(own),
                         "period": cur.label if when == "cur" else cur.previous().label,
                         "label": label,
                         "value": v,
@@ -312,6 +316,21 @@ def explain_metric(
         facts["arithmetic"] = rows[0].get("arithmetic")
     facts["by"] = by
     return facts
+
+
+def _parts(mt: Any, options: dict[str, Any]) -> Related:
+    """A metric type's declared parts as explain inputs, its ``explain`` text as the line."""
+    values = {k: o.default for k, o in mt.options.items() if o.default is not ...}
+    values |= {k: v for k, v in options.items() if v is not None}
+
+    def line(v: Vals, f: Fmt) -> str:
+        shown = {
+            k: (", ".join(map(str, x)) if isinstance(x, list) else x) for k, x in values.items()
+        }
+        return mt.explain.format_map(shown | {col: f(col) for col in mt.parts})
+
+    inputs = tuple((col, col, "cur", label) for col, (label, _) in mt.parts.items())
+    return Related(inputs, line)
 
 
 def _null_when(req: Any) -> str | None:

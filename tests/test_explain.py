@@ -105,6 +105,16 @@ def test_unknown_metric(tmp_path):
         ("tickets_per_customer", lambda i: i["t"] / i["c"]),
         ("stickiness", lambda i: i["dau"] / i["users"]),
         ("ltv_to_cac", lambda i: i["ltv"] / i["cac"]),
+        # types that declare their parts (registry `parts=`): the counts behind the value
+        ("csat", lambda i: i["n_high"] / i["n"]),
+        ("ces", lambda i: i["total"] / i["n"]),
+        ("ces_easy_rate", lambda i: i["n_high"] / i["n"]),
+        ("first_contact_resolution_rate", lambda i: i["first_contact"] / i["resolved"]),
+        ("touched_customers_rate", lambda i: i["touched"] / i["customers"]),
+        ("integration_adoption", lambda i: i["num"] / i["den"]),
+        ("activation_rate", lambda i: i["done"] / i["signups"]),
+        ("active_days_per_user", lambda i: i["user_days"] / i["users"]),
+        ("trial_conversion_rate", lambda i: i["won"] / i["trials"]),
     ],
 )
 def test_explain_inputs_reproduce_the_value_beyond_revenue(metric, recompute):
@@ -115,3 +125,51 @@ def test_explain_inputs_reproduce_the_value_beyond_revenue(metric, recompute):
     row = json.loads(r.stdout)["rows"][0]
     inputs = {i["name"]: i["value"] for i in row["inputs"]}
     assert row["value"] == pytest.approx(recompute(inputs), rel=1e-6)
+
+
+def test_parts_arithmetic_and_counts_of_medians():
+    """The declared explain text, with the parts and the options filled in."""
+    from conftest import REPO
+
+    spec = str(REPO / "metrics.yaml")
+    r = invoke(["explain", "activation_rate", "--spec", spec, "-f", "json"])
+    facts = json.loads(r.stdout)
+    i = {x["name"]: x["value"] for x in facts["inputs"]}
+    assert facts["arithmetic"] == (
+        f"{i['done']:.0f} completed within 14 days / {i['signups']:.0f} signups = {facts['display']}"
+    )
+    r = invoke(["explain", "resolution_hours_p90", "--spec", spec, "-f", "json"])
+    facts = json.loads(r.stdout)
+    assert [x["name"] for x in facts["inputs"]] == ["n"] and facts["inputs"][0]["value"] > 0
+    assert facts["arithmetic"].startswith("p90 over ")
+    assert facts["arithmetic"].endswith(f"resolved tickets = {facts['display']}")
+    r = invoke(["explain", "onboarding_days", "--spec", spec, "-f", "json"])
+    facts = json.loads(r.stdout)
+    n = facts["inputs"][0]["value"]
+    assert facts["arithmetic"] == f"median over {n:.0f} accounts onboarded = {facts['display']}"
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_parts_by_account(engine):
+    """Per account the parts add up too (and both engines agree on them)."""
+    from conftest import REPO
+
+    r = invoke(
+        [
+            "explain",
+            "csat",
+            "--spec",
+            str(REPO / "metrics.yaml"),
+            "-f",
+            "json",
+            "--by",
+            "plan",
+            "--engine",
+            engine,
+        ]
+    )
+    rows = [x for x in json.loads(r.stdout)["rows"] if x["value"] is not None]
+    assert rows
+    for row in rows:
+        i = {x["name"]: x["value"] for x in row["inputs"]}
+        assert row["value"] == pytest.approx(i["n_high"] / i["n"], rel=1e-6)

@@ -206,6 +206,8 @@ def _days_option(req: MetricRequest, name: str, default: int, minimum: int) -> i
         ),
     },
     null_when=NO_TRIALS,
+    parts={"won": ("trials converted", "count"), "trials": ("trials ended", "count")},
+    explain="{won} converted / {trials} trials ended",
 )
 def trial_conversion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     trial_days = _days_option(req, "trial_days", 14, 1)
@@ -248,4 +250,6 @@ def trial_conversion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     )
     agg = ctx.complete(agg, {"trials": 0, "won": 0})
     value, note = ratio(nw.col("won"), nw.col("trials"), NO_TRIALS)
-    return agg.select("period", *ctx.group_cols(), value.alias("value"), note.alias("note"))
+    return agg.select(
+        "period", *ctx.group_cols(), value.alias("value"), note.alias("note"), "won", "trials"
+    )

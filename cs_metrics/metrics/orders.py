@@ -55,7 +55,7 @@ def order_summary(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
 def _ratio(ctx: Context, req: MetricRequest, num: str, den: str) -> nw.LazyFrame:
     value, note = ratio(nw.col(num), nw.col(den), NO_ORDERS)
     return order_summary(ctx, req).select(
-        "period", *ctx.group_cols(), value.alias("value"), note.alias("note")
+        "period", *ctx.group_cols(), value.alias("value"), note.alias("note"), num, den
     )
 
 
@@ -67,6 +67,8 @@ def _ratio(ctx: Context, req: MetricRequest, num: str, den: str) -> nw.LazyFrame
     formula="sum of order amounts in P / orders in P",
     description="mean order amount (orders are distinct order_id values)",
     null_when=NO_ORDERS,
+    parts={"revenue": ("order revenue", "currency"), "orders": ("orders", "count")},
+    explain="{revenue} / {orders} orders",
 )
 def average_order_value(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _ratio(ctx, req, "revenue", "orders")
@@ -80,6 +82,8 @@ def average_order_value(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     formula="orders in P / distinct customers with an order in P",
     description="orders per ordering customer",
     null_when=NO_ORDERS,
+    parts={"orders": ("orders", "count"), "customers": ("ordering customers", "count")},
+    explain="{orders} orders / {customers} ordering customers",
 )
 def purchase_frequency(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _ratio(ctx, req, "orders", "customers")
@@ -93,6 +97,11 @@ def purchase_frequency(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     formula="customers with 2 or more orders in P / customers with an order in P",
     description="share of ordering customers who ordered more than once in the period",
     null_when=NO_ORDERS,
+    parts={
+        "repeaters": ("customers with 2+ orders", "count"),
+        "customers": ("ordering customers", "count"),
+    },
+    explain="{repeaters} ordering twice or more / {customers} ordering customers",
 )
 def repeat_purchase_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _ratio(ctx, req, "repeaters", "customers")

@@ -51,6 +51,8 @@ class MetricType:
     options: dict[str, Option] = field(default_factory=dict)
     higher_is_better: bool | None = True
     null_when: str = ""  # the reason a value is null, for people
+    parts: dict[str, tuple[str, str]] = field(default_factory=dict)  # column -> (label, unit)
+    explain: str = ""  # the arithmetic over the parts, "{num} x / {den} y"
 
 
 REGISTRY: dict[str, MetricType] = {}
@@ -76,8 +78,16 @@ def metric_type(
     options: dict[str, Option] | None = None,
     higher_is_better: bool | None = True,
     null_when: str = "",
+    parts: dict[str, tuple[str, str]] | None = None,
+    explain: str = "",
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register a metric type; the decorated function computes it (see engine.Context)."""
+    """Register a metric type; the decorated function computes it (see engine.Context).
+
+    ``parts`` names the columns of the function's result that the value is made of
+    (column -> (label, unit); unit "currency" is the spec's currency), and ``explain`` is
+    the arithmetic over them, with ``{column}`` placeholders: ``csm explain`` shows
+    "{first_contact} resolved at first contact / {resolved} resolved" with the numbers.
+    """
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
@@ -93,6 +103,8 @@ def metric_type(
             options=dict(options or {}),
             higher_is_better=higher_is_better,
             null_when=null_when,
+            parts=dict(parts or {}),
+            explain=explain,
         )
         return fn
 

@@ -281,7 +281,8 @@ def _out(
     cols = [value.cast(nw.Float64).alias("value")]
     if note is not None:
         cols.append(note.alias("note"))
-    return frame.select("period", *ctx.group_cols(), *cols)
+    parts = [c for c in ("n", "n_high", "total") if c in frame.collect_schema().names()]
+    return frame.select("period", *ctx.group_cols(), *cols, *parts)  # parts: csm explain
 
 
 # ---- NPS -------------------------------------------------------------------------------
@@ -391,6 +392,8 @@ def nps_margin_of_error(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="customer satisfaction: share of satisfied answers (scale 1-5 by default)",
     options=CSAT_OPTIONS,
     null_when=NO_RESPONSES,
+    parts={"n_high": ("satisfied responses", "count"), "n": ("responses", "count")},
+    explain="{n_high} satisfied / {n} responses",
 )
 def csat(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     scale = _scale(ctx, req)
@@ -414,6 +417,8 @@ def _mean(ctx: Context, req: MetricRequest, kind: str) -> nw.LazyFrame:
     description="mean CSAT score",
     options=CSAT_SCALE,
     null_when=NO_RESPONSES,
+    parts={"total": ("sum of scores", "number"), "n": ("responses", "count")},
+    explain="{total} summed scores / {n} responses",
 )
 def csat_mean(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _mean(ctx, req, "csat")
@@ -429,6 +434,8 @@ def csat_mean(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="customer effort score: the mean answer",
     options=CES_SCALE,
     null_when=NO_RESPONSES,
+    parts={"total": ("sum of scores", "number"), "n": ("responses", "count")},
+    explain="{total} summed scores / {n} responses",
 )
 def ces(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _mean(ctx, req, "ces")
@@ -443,6 +450,8 @@ def ces(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="share of answers that found it easy",
     options=CES_OPTIONS,
     null_when=NO_RESPONSES,
+    parts={"n_high": ("easy responses", "count"), "n": ("responses", "count")},
+    explain="{n_high} easy / {n} responses",
 )
 def ces_easy_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     scale = _scale(ctx, req)

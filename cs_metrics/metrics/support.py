@@ -158,6 +158,11 @@ def tickets_per_customer(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         )
     },
     null_when=NO_RESOLVED,
+    parts={
+        "first_contact": ("resolved at first contact", "count"),
+        "resolved": ("tickets resolved", "count"),
+    },
+    explain="{first_contact} resolved at first contact / {resolved} resolved",
 )
 def first_contact_resolution_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     check_columns(ctx, ROLE, ["resolved_at", "contacts"], req.name)
@@ -193,7 +198,9 @@ def first_contact_resolution_rate(ctx: Context, req: MetricRequest) -> nw.LazyFr
     )
     agg = ctx.complete(agg, {"resolved": 0, "first_contact": 0})
     v, n = ratio(nw.col("first_contact"), nw.col("resolved"), NO_RESOLVED)
-    return agg.select("period", *ctx.group_cols(), v.alias("value"), n.alias("note"))
+    return agg.select(
+        "period", *ctx.group_cols(), v.alias("value"), n.alias("note"), "first_contact", "resolved"
+    )
 
 
 # ---- response and resolution times -----------------------------------------------------
@@ -268,11 +275,12 @@ def _duration(
     )
     rows = ctx.with_dims(rows.filter(nw.col("__hours") >= 0))
     agg = rows.group_by("period", *ctx.group_cols()).agg(
-        _stat(stat, nw.col("__hours")).cast(nw.Float64).alias("value")
+        _stat(stat, nw.col("__hours")).cast(nw.Float64).alias("value"),
+        nw.len().cast(nw.Int64).alias("n"),
     )
     agg = ctx.complete(agg, {})
     note = nw.when(nw.col("value").is_null()).then(nw.lit(none_note))
-    return agg.select("period", *ctx.group_cols(), "value", note.alias("note"))
+    return agg.select("period", *ctx.group_cols(), "value", note.alias("note"), "n")
 
 
 @metric_type(
@@ -286,6 +294,8 @@ def _duration(
     options=STAT_OPTION,
     higher_is_better=False,
     null_when="no answered tickets created in the period",
+    parts={"n": ("answered tickets", "count")},
+    explain="{stat} over {n} answered tickets",
 )
 def first_response_hours(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _duration(
@@ -308,6 +318,8 @@ def first_response_hours(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     options=STAT_OPTION,
     higher_is_better=False,
     null_when="no resolved tickets created in the period",
+    parts={"n": ("resolved tickets", "count")},
+    explain="{stat} over {n} resolved tickets",
 )
 def resolution_hours(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _duration(

@@ -59,6 +59,8 @@ def touchpoints(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="share of paying customers the team was in touch with in the period "
     "(filter selects activities)",
     null_when=NO_CUSTOMERS,
+    parts={"touched": ("customers touched", "count"), "customers": ("customers", "count")},
+    explain="{touched} customers touched / {customers} customers at the end",
 )
 def touched_customers_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     touched = (
@@ -75,7 +77,14 @@ def touched_customers_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     )
     agg = ctx.complete(agg, {"customers": 0, "touched": 0})
     value, note = ratio(nw.col("touched"), nw.col("customers"), NO_CUSTOMERS)
-    return agg.select("period", *ctx.group_cols(), value.alias("value"), note.alias("note"))
+    return agg.select(
+        "period",
+        *ctx.group_cols(),
+        value.alias("value"),
+        note.alias("note"),
+        "touched",
+        "customers",
+    )
 
 
 @metric_type(
@@ -143,6 +152,8 @@ def days_since_last_touch(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     "(reported as a warning), are left out",
     higher_is_better=False,
     null_when="no account was onboarded in the period",
+    parts={"n": ("accounts onboarded", "count")},
+    explain="median over {n} accounts onboarded",
 )
 def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     import polars as pl
@@ -166,10 +177,12 @@ def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
 
     ctx.notice(backwards.select(nw.len().cast(nw.Int64).alias("n")), fmt)
     rows = ctx.with_dims(rows.filter(nw.col("days") >= 0))
-    agg = rows.group_by("period", *ctx.group_cols()).agg(nw.col("days").median().alias("value"))
+    agg = rows.group_by("period", *ctx.group_cols()).agg(
+        nw.col("days").median().alias("value"), nw.len().cast(nw.Int64).alias("n")
+    )
     agg = ctx.complete(agg, {})
     note = nw.when(nw.col("value").is_null()).then(nw.lit("no account was onboarded in the period"))
-    return agg.select("period", *ctx.group_cols(), "value", note.alias("note"))
+    return agg.select("period", *ctx.group_cols(), "value", note.alias("note"), "n")
 
 
 @metric_type(

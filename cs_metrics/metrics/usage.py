@@ -205,7 +205,9 @@ def _select(
     cols = [value.cast(nw.Float64).alias("value")]
     if note is not None:
         cols.append(note.alias("note"))
-    return frame.select("period", *ctx.group_cols(), *cols)
+    have = frame.collect_schema().names()
+    parts = [c for c in ("num", "den", "user_days", "users", "signups", "done") if c in have]
+    return frame.select("period", *ctx.group_cols(), *cols, *parts)  # parts: csm explain
 
 
 def _need_users(ctx: Context, name: str) -> None:
@@ -297,6 +299,8 @@ def stickiness(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     formula="sum over active users of their distinct active days in P / active_users",
     description="mean number of days an active user was active in the period",
     null_when=NO_USERS,
+    parts={"user_days": ("active user-days", "count"), "users": ("active users", "count")},
+    explain="{user_days} active user-days / {users} active users",
 )
 def active_days_per_user(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     _need_users(ctx, req.name)
@@ -361,6 +365,8 @@ def _features(req: MetricRequest) -> tuple[str, ...]:
         ),
     },
     null_when="no active accounts (or no customers) in the period",
+    parts={"num": ("accounts using a feature", "count"), "den": ("accounts counted", "count")},
+    explain="{num} accounts using the features / {den} {of}",
 )
 def feature_adoption(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     _need_events(ctx, req.name)
@@ -524,6 +530,8 @@ def time_to_value_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         "within_days": Option(int, 14, "days after the signup date (inclusive)"),
     },
     null_when=NO_SIGNUPS,
+    parts={"done": ("completed in time", "count"), "signups": ("signups", "count")},
+    explain="{done} completed within {within_days} days / {signups} signups",
 )
 def workflow_completion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     within = req.options.get("within_days")
