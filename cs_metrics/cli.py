@@ -395,4 +395,4 @@ if __name__ == "__main__":
 
 
 # commands that live in their own modules register themselves on `app`
-from cs_metrics import cli_alerts, cli_cohorts, cli_health, cli_init  # noqa: E402, F401
+from cs_metrics import cli_alerts, cli_cohorts, cli_health, cli_init, cli_report  # noqa: E402, F401

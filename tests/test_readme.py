@@ -35,3 +35,33 @@ def test_readme_example_spec_computes(tmp_path):
     assert value(f, "mrr", "2026-03") == pytest.approx(100 + 50)
     assert value(f, "enterprise_mrr", "2026-03") == pytest.approx(100)
     assert value(f, "logo_churn", "2026-03") == pytest.approx(0 / 2)
+
+
+def _tour_commands() -> list[list[str]]:
+    import shlex
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    out = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for line in block.splitlines():
+            if not line.startswith("uv run csm "):
+                continue
+            words = shlex.split(line.split(" #")[0])
+            words = words[: words.index(">")] if ">" in words else words
+            out.append(words[3:])
+    return out
+
+
+@pytest.mark.parametrize("args", _tour_commands(), ids=lambda a: " ".join(a))
+def test_readme_commands_parse(args):
+    """Every `uv run csm ...` line of the README names a real command and real options
+    (parsed without running: a renamed option fails here)."""
+    import typer.main
+
+    from cs_metrics.cli import app
+
+    group = typer.main.get_command(app)
+    name, *rest = args
+    cmd = group.commands.get(name)  # type: ignore[attr-defined]
+    assert cmd is not None, f"README names `csm {name}`, which does not exist"
+    cmd.make_context(name, rest)

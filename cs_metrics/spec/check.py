@@ -150,6 +150,139 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
     for i, alert in enumerate(m.alerts):
         if p := _expr_problem(spec, alert.when, ("alerts", i, "when"), f"alert {alert.name}"):
             problems.append(p)
+    problems += report_problems(spec, metric_names)
+    return problems
+
+
+REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def out_dir_problem(template: str, where: str, what: str) -> Problem | None:
+    """A bad ``out_dir`` template: an unknown placeholder, a format spec or a lone brace."""
+    import string
+
+    from cs_metrics.spec import did_you_mean
+    from cs_metrics.spec.models import REPORT_PLACEHOLDERS
+
+    allowed = ", ".join("{" + p + "}" for p in REPORT_PLACEHOLDERS)
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        return Problem(
+            f"{what} {template!r}: {exc}; placeholders are {allowed} (write {{{{ or }}}} for a "
+            "literal brace)",
+            where,
+            code="placeholder",
+        )
+    for _, field, fmt, conv in parts:
+        if field is None:
+            continue
+        if field not in REPORT_PLACEHOLDERS:
+            return Problem(
+                f"{what} {template!r}: unknown placeholder {{{field}}}"
+                f"{did_you_mean(field, REPORT_PLACEHOLDERS)}; use {allowed}",
+                where,
+                code="placeholder",
+            )
+        if fmt or conv:
+            return Problem(
+                f"{what} {template!r}: write {{{field}}} without a format or conversion",
+                where,
+                code="placeholder",
+            )
+    return None
+
+
+def report_problems(spec: Any, metric_names: set[str]) -> list[Problem]:
+    """reports: names, metric and dimension references, sections without data, out_dir."""
+    from cs_metrics.spec import did_you_mean
+
+    m = spec.model
+    problems: list[Problem] = []
+    billing = "subscriptions" in m.sources or "invoices" in m.sources
+    targets: dict[str, str] = {}
+    for name, report in m.reports.items():
+        at = ("reports", name)
+        if not REPORT_NAME.match(str(name)):
+            problems.append(
+                Problem(
+                    f"report name {name!r}: use letters, digits, _ and - (it can be part of a path)",
+                    spec.where(*at),
+                    code="name",
+                )
+            )
+        for i, metric in enumerate(report.metrics or []):
+            if not _known(metric, metric_names):
+                problems.append(
+                    Problem(
+                        f"reports.{name}.metrics: unknown metric {metric!r}"
+                        f"{did_you_mean(metric, [*metric_names, *REGISTRY])}; define it under "
+                        "metrics: (`csm metrics` lists the built-in ones)",
+                        spec.where(*at, "metrics", i),
+                        code="unknown-metric",
+                    )
+                )
+        for i, dim in enumerate(report.dimensions):
+            if dim not in m.dimensions:
+                declared = ", ".join(m.dimensions) or "none"
+                problems.append(
+                    Problem(
+                        f"reports.{name}.dimensions: {dim!r} is not a declared dimension"
+                        f"{did_you_mean(dim, m.dimensions)}; declared: {declared} (add it under "
+                        "dimensions:)",
+                        spec.where(*at, "dimensions", i),
+                        code="unknown-dimension",
+                    )
+                )
+        if report.health and m.health is None:
+            problems.append(
+                Problem(
+                    f"reports.{name}.health is true but the spec has no health: block; add one "
+                    "or set health: false",
+                    spec.where(*at, "health"),
+                    code="report-section",
+                )
+            )
+        if report.alerts and not m.alerts:
+            problems.append(
+                Problem(
+                    f"reports.{name}.alerts is true but the spec has no alerts:; add some or set "
+                    "alerts: false",
+                    spec.where(*at, "alerts"),
+                    code="report-section",
+                )
+            )
+        if report.cohorts not in (None, False) and not billing:
+            problems.append(
+                Problem(
+                    f"reports.{name}.cohorts needs a subscriptions or invoices source; add one "
+                    "or set cohorts: false",
+                    spec.where(*at, "cohorts"),
+                    code="report-section",
+                )
+            )
+        if len(set(report.formats)) != len(report.formats):
+            problems.append(
+                Problem(
+                    f"reports.{name}.formats lists a format twice",
+                    spec.where(*at, "formats"),
+                    code="duplicate",
+                )
+            )
+        where = spec.where(*at, "out_dir")
+        if p := out_dir_problem(report.out_dir, where, f"reports.{name}.out_dir"):
+            problems.append(p)
+        elif "{name}" not in report.out_dir:
+            other = targets.setdefault(report.out_dir, name)
+            if other != name:
+                problems.append(
+                    Problem(
+                        f"reports {other} and {name} both write to {report.out_dir!r}: add "
+                        f"{{name}} to out_dir (e.g. reports/{{name}}/{{period}})",
+                        where,
+                        code="out-dir",
+                    )
+                )
     return problems
 
 

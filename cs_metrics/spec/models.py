@@ -285,6 +285,57 @@ class Alert(Strict):
     action: str = ""
 
 
+REPORT_FORMATS = ("md", "html", "xlsx", "csv")
+REPORT_PLACEHOLDERS = ("period", "name", "grain")
+
+
+class ReportCohorts(Strict):
+    grain: Literal["month", "quarter"] | None = Field(
+        None,
+        description="cohort period (default: the spec's grain when month or quarter, else month)",
+    )
+    basis: Literal["logo", "revenue", "both"] = Field(
+        "both",
+        description="the retention the heat map shows: logo (customers), revenue (MRR) or both",
+    )
+    count: int = Field(12, ge=1, le=60, description="how many start cohorts, the latest first")
+
+
+class Report(Strict):
+    title: str | None = Field(None, description="heading of the summary (default: from the name)")
+    metrics: list[str] | None = Field(
+        None, description="metrics shown, in order (default: every metric of the spec)"
+    )
+    dimensions: list[str] = Field(
+        default_factory=list, description="declared dimensions to add a breakdown table for"
+    )
+    health: bool | None = Field(
+        None,
+        description="health bands and accounts needing attention (default: when health: is set)",
+    )
+    alerts: bool | None = Field(
+        None, description="alerts fired in the period (default: when alerts: is set)"
+    )
+    cohorts: bool | ReportCohorts | None = Field(
+        None,
+        description="cohort retention heat map: true, false or {grain, basis, count} "
+        "(default: when a subscriptions or invoices source is configured)",
+    )
+    trend: int = Field(12, ge=1, le=120, description="periods of history in the charts")
+    formats: list[Literal["md", "html", "xlsx", "csv"]] = Field(
+        default_factory=lambda: list(REPORT_FORMATS),
+        min_length=1,
+        description="files to write: md (summary.md), html (summary.html), xlsx (metrics.xlsx), "
+        "csv (one per table)",
+    )
+    out_dir: str = Field(
+        "reports/{period}",
+        min_length=1,
+        description="where the bundle goes, relative to the spec file; placeholders {period}, "
+        "{name}, {grain}",
+    )
+
+
 class SpecBase(Strict):
     version: Literal[1] = 1
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="reporting currency (ISO 4217)")
@@ -300,6 +351,9 @@ class SpecBase(Strict):
     )
     health: Health | None = None
     alerts: list[Alert] = Field(default_factory=list)
+    reports: dict[str, Report] = Field(
+        default_factory=dict, description="name -> a bundle `csm report NAME` writes"
+    )
 
 
 def _metric_models() -> list[type[BaseModel]]:

@@ -1,0 +1,125 @@
+"""``csm report [NAME]``: write the period's report bundle, atomically (cs_metrics.report).
+
+Registered on the shared Typer app when imported (``cs_metrics.cli`` imports this module).
+
+Streams: warnings and "wrote report to DIR (N files)" go to stderr and are silenced by
+``--quiet``; the one log line per report (timestamp, report, period, status, rows read per
+source, files, directory, duration) is always written to stderr — also with ``--quiet`` and
+also on failure — so that ``csm report --quiet >> csm.log 2>&1`` in cron records every run.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from cs_metrics.cli import (
+    AsOfOpt,
+    ColorOpt,
+    DebugOpt,
+    EngineOpt,
+    PeriodOpt,
+    QuietOpt,
+    SpecOpt,
+    _guarded,
+    app,
+)
+from cs_metrics.errors import CsmError, ExitCode
+from cs_metrics.output import Output
+
+
+@app.command("report")
+@_guarded
+def report_cmd(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="a report declared under reports: (default: every declared report, or the "
+            "built-in default report when there are none)",
+            show_default=False,
+        ),
+    ] = None,
+    spec: SpecOpt = None,
+    period: PeriodOpt = None,
+    as_of: AsOfOpt = None,
+    out_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--out-dir",
+            metavar="DIR",
+            help="write the bundle here instead of the report's out_dir (relative to the "
+            "working directory; {period}, {name} and {grain} are filled in)",
+            show_default=False,
+        ),
+    ] = None,
+    engine: EngineOpt = "polars",
+    quiet: QuietOpt = False,
+    color: ColorOpt = None,
+    debug: DebugOpt = False,
+    *,
+    out: Output,
+) -> None:
+    """Write the period's report bundle: summary.md, a self-contained summary.html with
+    charts, metrics.xlsx and one CSV per table, into reports/PERIOD (atomically: re-running
+    replaces the bundle whole, a failed run leaves the previous one untouched).
+
+    One log line per report goes to stderr even with --quiet (for cron logs).
+
+    Example: csm report --period 2026-10 --out-dir /srv/reports/{period}
+    """
+    from cs_metrics.errors import UsageError
+    from cs_metrics.report import log_line, report_period, report_settings, run_report, shown_path
+    from cs_metrics.spec import load_spec
+
+    started = time.monotonic()
+    label: str | None = None
+    current = name or "-"
+    try:
+        loaded = load_spec(spec)
+        reports = report_settings(loaded, name)
+        if out_dir is not None and len(reports) > 1 and "{name}" not in out_dir:
+            raise UsageError(
+                f"--out-dir {out_dir} would hold {len(reports)} reports "
+                f"({', '.join(r.name for r in reports)}): name one report, or put {{name}} "
+                "in --out-dir"
+            )
+        label = report_period(loaded, period, as_of).label
+        for settings in reports:
+            current = settings.name
+            one = time.monotonic()
+            run = run_report(
+                loaded, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine
+            )
+            for w in run.warnings:
+                out.warn(w)
+            out.info(f"wrote report to {shown_path(run.directory)} ({len(run.files)} files)")
+            _log(
+                out,
+                log_line(
+                    name=run.name,
+                    period=run.period,
+                    status="ok",
+                    seconds=time.monotonic() - one,
+                    run=run,
+                ),
+            )
+    except BaseException as exc:  # the log line records failures too, then the error policy
+        if isinstance(exc, CsmError):
+            status, code = "failed", int(exc.exit_code)
+        elif isinstance(exc, KeyboardInterrupt):
+            status, code = "interrupted", int(ExitCode.INTERRUPTED)
+        elif isinstance(exc, Exception):
+            status, code = "failed", int(ExitCode.INTERNAL)
+        else:  # SystemExit and the like are not failures of the run
+            raise
+        seconds = time.monotonic() - started
+        _log(out, log_line(name=current, period=label, status=status, seconds=seconds, code=code))
+        raise
+
+
+def _log(out: Output, line: str) -> None:
+    """The run's log line: plain text on stderr, never silenced, never wrapped."""
+    out.err.print(line, markup=False, highlight=False, soft_wrap=True, style=None)
