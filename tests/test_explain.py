@@ -115,6 +115,8 @@ def test_unknown_metric(tmp_path):
         ("activation_rate", lambda i: i["done"] / i["signups"]),
         ("active_days_per_user", lambda i: i["user_days"] / i["users"]),
         ("trial_conversion_rate", lambda i: i["won"] / i["trials"]),
+        ("renewal_rate", lambda i: i["renewed"] / i["ending"]),
+        ("customers_per_owner", lambda i: i["customers"] / i["owners"]),
     ],
 )
 def test_explain_inputs_reproduce_the_value_beyond_revenue(metric, recompute):

@@ -677,6 +677,8 @@ def quick_ratio(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     "account still has MRR > 0 / paid subscriptions ending in P",
     description="share of ending subscriptions renewed",
     null_when="no subscription ended in the period",
+    parts={"renewed": ("renewed", "count"), "ending": ("paid lines ending", "count")},
+    explain="{renewed} renewed / {ending} paid lines ending",
 )
 def renewal_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     req = MetricRequest(req.name, req.type, {**req.options, "source": "subscriptions"}, req.filter)
@@ -708,4 +710,6 @@ def renewal_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     )
     agg = ctx.complete(agg, {"ending": 0, "renewed": 0})
     v, n = ratio(nw.col("renewed"), nw.col("ending"), "no subscription ended in the period")
-    return agg.select("period", *ctx.group_cols(), v.alias("value"), n.alias("note"))
+    return agg.select(
+        "period", *ctx.group_cols(), v.alias("value"), n.alias("note"), "renewed", "ending"
+    )

@@ -198,6 +198,8 @@ def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     },
     higher_is_better=None,
     null_when="no customer at the end of the period has an owner",
+    parts={"customers": ("customers with an owner", "count"), "owners": ("owners", "count")},
+    explain="{customers} customers / {owners} owners",
 )
 def customers_per_owner(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     column = req.options.get("owner_column") or "owner"
@@ -223,4 +225,6 @@ def customers_per_owner(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         nw.col("owners"),
         "no customer at the end of the period has an owner",
     )
-    return agg.select("period", *ctx.group_cols(), value.alias("value"), note.alias("note"))
+    return agg.select(
+        "period", *ctx.group_cols(), value.alias("value"), note.alias("note"), "customers", "owners"
+    )
