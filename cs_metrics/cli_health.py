@@ -10,7 +10,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 
 from cs_metrics.cli import (
@@ -33,6 +32,7 @@ from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
 if TYPE_CHECKING:
+    import polars as pl
     from rich.console import Console
 
     from cs_metrics.spec.models import Health
@@ -133,6 +133,8 @@ def health(
 
 def band_summary(frame: pl.DataFrame, hb: Health) -> pl.DataFrame:
     """band -> accounts and MRR (worst band first; unscored accounts last, band null)."""
+    import polars as pl
+
     from cs_metrics.health import band_order
 
     order = band_order(hb)
@@ -145,6 +147,8 @@ def select_accounts(
     frame: pl.DataFrame, hb: Health, bands: list[str] | None, sort: str, top: int | None
 ) -> pl.DataFrame:
     """Filter by band, sort (score ascending or MRR at risk descending), keep the first N."""
+    import polars as pl
+
     from cs_metrics.health import band_order
 
     frame = frame.with_columns(
@@ -167,6 +171,8 @@ def select_accounts(
 
 
 def _clean(frame: pl.DataFrame) -> pl.DataFrame:
+    import polars as pl
+
     floats = [c for c, t in frame.schema.items() if t.is_float()]
     return frame.with_columns(
         pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats

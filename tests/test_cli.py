@@ -1033,3 +1033,18 @@ def test_compute_help_lists_formats_and_extensions():
 
 def test_python_dash_m_help():
     run_subprocess(["--help"], stdout=["Usage", "compute"])
+
+
+def test_help_does_not_import_the_data_libraries():
+    """`csm --help` stays fast: no command module imports polars, narwhals, duckdb or
+    matplotlib at import time (they are imported inside the commands)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cs_metrics.cli; "
+        "heavy = [m for m in ('polars', 'narwhals', 'duckdb', 'matplotlib') if m in sys.modules]; "
+        "sys.exit(','.join(heavy) or None)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, f"imported at `csm --help`: {proc.stderr.strip()}"
