@@ -43,7 +43,7 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
     tmp = Path(tmp_name)
     try:
         writer(tmp)
-        _fsync_file(tmp)
+        fsync_file(tmp)
         os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException as exc:
@@ -52,7 +52,7 @@ def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
         if isinstance(exc, OSError):
             raise _output_error(path, exc) from None
         raise
-    _fsync_dir(directory)
+    fsync_dir(directory)
 
 
 def atomic_write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
@@ -108,7 +108,7 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
 
 
 @cache
-def _umask() -> int:
+def umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -119,10 +119,10 @@ def _final_mode(path: Path) -> int:
     try:
         return stat.S_IMODE(path.stat().st_mode)
     except OSError:
-        return 0o666 & ~_umask()
+        return 0o666 & ~umask()
 
 
-def _fsync_file(path: Path) -> None:
+def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -130,7 +130,7 @@ def _fsync_file(path: Path) -> None:
         os.close(fd)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Persist the rename itself; not every platform or filesystem supports it."""
     if os.name == "nt":
         return

@@ -24,6 +24,7 @@ from typing import Annotated
 
 import typer
 
+from cs_metrics.atomic import umask
 from cs_metrics.cli import ColorOpt, DebugOpt, QuietOpt, _guarded, app
 from cs_metrics.errors import OutputError
 from cs_metrics.output import Output
@@ -139,7 +140,7 @@ def _write_sample(target: Path) -> int:
     old: Path | None = None
     try:
         written = generate(fresh)  # the defaults that made the committed sample_data/
-        os.chmod(fresh, 0o777 & ~_umask())  # mkdtemp makes it private; the sample is not
+        os.chmod(fresh, 0o777 & ~umask())  # mkdtemp makes it private; the sample is not
         if target.is_symlink() or target.is_file():
             target.unlink()
         elif target.exists():
@@ -202,12 +203,6 @@ def init_cmd(
     out.info("next:")
     out.info("  csm compute" if here else f"  cd {shlex.quote(str(directory))} && csm compute")
     out.info("  csm validate")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _is_cwd(directory: Path) -> bool:

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError, UsageError
 
 if TYPE_CHECKING:
@@ -461,13 +462,13 @@ def write_bundle(target: Path, files: dict[str, Writer], manifest: dict[str, Any
                     json.dumps({**manifest, "files": names}, indent=2) + "\n", encoding="utf-8"
                 ),
             )
-            os.chmod(tmp, 0o777 & ~_umask())
-            _fsync_dir(tmp)
+            os.chmod(tmp, 0o777 & ~umask())
+            fsync_dir(tmp)
             if target.exists():
                 old = parent / f".{target.name}.{OLD_TAG}-{secrets.token_hex(4)}"
                 os.rename(target, old)
             os.rename(tmp, target)
-            _fsync_dir(parent)
+            fsync_dir(parent)
         except BaseException as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             if old is not None and not target.exists():
@@ -484,7 +485,7 @@ def write_bundle(target: Path, files: dict[str, Writer], manifest: dict[str, Any
 def write_file(path: Path, writer: Writer) -> None:
     """Write one file of the bundle and flush it to disk (tests replace this to fail midway)."""
     writer(path)
-    _fsync_file(path)
+    fsync_file(path)
 
 
 def _mkdtemp(parent: Path, prefix: str) -> str:
@@ -582,24 +583,6 @@ def _output_error(target: Path, exc: OSError) -> OutputError:
         f"cannot write {target / 'summary'}", f"cannot write the report to {target}"
     )
     return OutputError(msg)
-
-
-def _umask() -> int:
-    from cs_metrics.atomic import _umask as mask
-
-    return mask()
-
-
-def _fsync_file(path: Path) -> None:
-    from cs_metrics.atomic import _fsync_file as sync
-
-    sync(path)
-
-
-def _fsync_dir(path: Path) -> None:
-    from cs_metrics.atomic import _fsync_dir as sync
-
-    sync(path)
 
 
 # --------------------------------------------------------------------------- one run
