@@ -667,3 +667,31 @@ def test_find_spec_nothing_found_says_what_to_do(tmp_path, monkeypatch):
 def test_find_spec_directory_is_not_a_spec(dirs, tmp_path):
     with pytest.raises(InputMissingError):
         find_spec(tmp_path)
+
+
+def test_structure_and_expression_problems_in_one_run():
+    """A misspelt key used to hide every SQL error until it was fixed (a second run)."""
+    text = """
+    version: 1
+    sources:
+      subscriptions: {path: s.csv}
+    dimensions:
+      big: "seats >"
+    metrics:
+      mrr: {type: mrr, fliter: "x = 1"}
+      ent: {type: mrr, filter: "plan = = 'x'"}
+      f: {type: formula, expr: "mrr +* 2"}
+    alerts:
+      - {name: a, when: "mrr >> 2", severity: high, action: x}
+    """
+    found = problems(text)
+    # positions are those of the keys holding the expressions
+    assert [p.location for p in found] == [
+        at(text, "big"),
+        at(text, "fliter"),
+        at(text, "filter"),
+        at(text, "expr"),
+        at(text, "when"),
+    ]
+    assert "did you mean 'filter'" in found[1].message
+    assert found[2].message.startswith("metrics.ent.filter: cannot parse")

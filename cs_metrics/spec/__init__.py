@@ -235,6 +235,10 @@ def parse_spec(loaded: Loaded, path: Path) -> Spec:
         found = whole_spec_problems(spec)
         problems += [p for p in found if p.level == "error"]
         spec.warnings += [p for p in found if p.level != "error"]
+    else:  # the reference rules need a valid model; expression syntax does not
+        from cs_metrics.spec.check import raw_expression_problems
+
+        problems += raw_expression_problems(spec)
     errors = [p for p in problems if p.level == "error"]
     if errors:
         # keep file order

@@ -22,6 +22,35 @@ def _expr_problem(spec: Any, text: str, where: tuple[Any, ...], what: str) -> Pr
     return None
 
 
+def raw_expression_problems(spec: Any) -> list[Problem]:
+    """SQL syntax of every expression, read from the YAML itself: run when the structure is
+    invalid (so the whole-spec rules cannot run), so that one run reports both kinds."""
+    data = spec.loaded.data if isinstance(spec.loaded.data, dict) else {}
+    found: list[tuple[str, tuple[Any, ...], str]] = []
+    for name, text in (
+        (data.get("dimensions") or {}).items() if isinstance(data.get("dimensions"), dict) else []
+    ):
+        found.append((text, ("dimensions", name), f"dimension {name}"))
+    metrics = data.get("metrics")
+    for name, metric in metrics.items() if isinstance(metrics, dict) else []:
+        if not isinstance(metric, dict):
+            continue
+        found.append((metric.get("filter"), ("metrics", name, "filter"), f"metrics.{name}.filter"))
+        if metric.get("type") == "formula":
+            found.append((metric.get("expr"), ("metrics", name, "expr"), f"metrics.{name}.expr"))
+    alerts = data.get("alerts")
+    for i, alert in enumerate(alerts if isinstance(alerts, list) else []):
+        if isinstance(alert, dict):
+            found.append(
+                (alert.get("when"), ("alerts", i, "when"), f"alert {alert.get('name', i)}")
+            )
+    return [
+        p
+        for text, where, what in found
+        if isinstance(text, str) and (p := _expr_problem(spec, text, where, what))
+    ]
+
+
 def whole_spec_problems(spec: Any) -> list[Problem]:
     from cs_metrics.expr import parse_expr
     from cs_metrics.spec import did_you_mean
