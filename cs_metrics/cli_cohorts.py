@@ -196,85 +196,47 @@ def _sizes(frame: pl.DataFrame) -> pl.DataFrame:
 def _write_xlsx(result: Cohorts, tmp: Path) -> None:
     """Sheet "cohorts": the records with number formats; then one triangle per basis with a
     colour scale (lowest red, highest green)."""
-    import xlsxwriter
+    import polars as pl
 
-    from cs_metrics.render import xlsx_number_format
+    from cs_metrics.render import Sheet, write_sheets
 
     frame = result.frame
-    book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
-    try:
-        bold = book.add_format({"bold": True})
-        fmts = {
-            "ratio": book.add_format({"num_format": xlsx_number_format("ratio")}),
-            "count": book.add_format({"num_format": xlsx_number_format("count")}),
-            "money": book.add_format(
-                {"num_format": xlsx_number_format("currency", result.currency)}
-            ),
+    units = {
+        "age": "count",
+        "customers_start": "count",
+        "customers": "count",
+        "logo_retention": "ratio",
+        "mrr_start": "currency",
+        "mrr": "currency",
+        "revenue_retention": "ratio",
+    }
+    sheets = [Sheet("cohorts", frame, units=units)]
+    sizes = _sizes(frame)
+    for title, value, size in (
+        ("logo retention", "logo_retention", "customers_start"),
+        ("revenue retention", "revenue_retention", "mrr_start"),
+    ):
+        tri = triangle(frame, value).join(
+            sizes.select("cohort", size), on="cohort", how="left", maintain_order="left"
+        )
+        ages = [f"age {c}" for c in tri.columns if c not in ("cohort", size)]
+        tri = tri.select("cohort", size, *[pl.col(a[4:]).alias(a) for a in ages])
+        scale = {
+            "type": "3_color_scale",
+            "min_color": "#F8696B",
+            "mid_color": "#FFEB84",
+            "max_color": "#63BE7B",
         }
-        kinds = {
-            "age": "count",
-            "customers_start": "count",
-            "customers": "count",
-            "logo_retention": "ratio",
-            "mrr_start": "money",
-            "mrr": "money",
-            "revenue_retention": "ratio",
-        }
-        sheet = book.add_worksheet("cohorts")
-        for j, name in enumerate(frame.columns):
-            sheet.write_string(0, j, name, bold)
-            for i, v in enumerate(frame[name].to_list(), start=1):
-                if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                    continue
-                if name in kinds:
-                    sheet.write_number(i, j, v, fmts[kinds[name]])
-                else:
-                    sheet.write_string(i, j, str(v))  # never a formula
-            sheet.set_column(j, j, max(len(name), 10) + 2)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(frame.height, 1), len(frame.columns) - 1)
-
-        sizes = _sizes(frame)
-        for title, value, size in (
-            ("logo retention", "logo_retention", "customers_start"),
-            ("revenue retention", "revenue_retention", "mrr_start"),
-        ):
-            tri = triangle(frame, value).join(
-                sizes.select("cohort", size), on="cohort", how="left", maintain_order="left"
+        sheets.append(
+            Sheet(
+                title,
+                tri,
+                units={size: units[size]} | dict.fromkeys(ages, "ratio"),
+                freeze=2,
+                conditional_formats={tuple(ages): scale} if ages and tri.height else {},
             )
-            ages = [c for c in tri.columns if c not in ("cohort", size)]
-            ws = book.add_worksheet(title)
-            ws.write_string(0, 0, "cohort", bold)
-            ws.write_string(0, 1, size, bold)
-            for j, a in enumerate(ages, start=2):
-                ws.write_string(0, j, f"age {a}", bold)
-            size_fmt = fmts["count" if size == "customers_start" else "money"]
-            for i, r in enumerate(tri.iter_rows(named=True), start=1):
-                ws.write_string(i, 0, str(r["cohort"]))
-                if r[size] is not None:
-                    ws.write_number(i, 1, r[size], size_fmt)
-                for j, a in enumerate(ages, start=2):
-                    v = r[a]
-                    if v is not None and math.isfinite(v):
-                        ws.write_number(i, j, v, fmts["ratio"])
-            ws.set_column(0, 1, 16)
-            ws.set_column(2, len(ages) + 1, 9)
-            ws.freeze_panes(1, 2)
-            if ages and tri.height:
-                ws.conditional_format(
-                    1,
-                    2,
-                    tri.height,
-                    len(ages) + 1,
-                    {
-                        "type": "3_color_scale",
-                        "min_color": "#F8696B",
-                        "mid_color": "#FFEB84",
-                        "max_color": "#63BE7B",
-                    },
-                )
-    finally:
-        book.close()
+        )
+    write_sheets(tmp, sheets, result.currency)
 
 
 # ------------------------------------------------------------------------ table for people

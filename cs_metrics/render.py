@@ -52,8 +52,10 @@ CLI's colour, NO_COLOR and width decisions hold.
 from __future__ import annotations
 
 import html
+import io
 import json
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +77,7 @@ __all__ = [
     "FORMATS",
     "Block",
     "Cell",
+    "Sheet",
     "build_blocks",
     "format_change",
     "format_for_output",
@@ -82,9 +85,12 @@ __all__ = [
     "machine_frame",
     "render_table",
     "render_text",
+    "safe_sheet_name",
     "sparkline",
     "trend_tone",
     "write_file",
+    "write_sheets",
+    "xlsx_number_format",
 ]
 
 FORMATS = ("auto", "table", "csv", "tsv", "json", "ndjson", "markdown")
@@ -844,10 +850,128 @@ def xlsx_number_format(unit: str, currency: str = "USD") -> str:
     }.get(kind, "#,##0.00")
 
 
-def _write_xlsx(result: MetricResult, tmp: Path) -> None:
+# Data text is never a formula or a link (formula injection). NaN/inf are written as empty
+# cells (see _write_sheet); nan_inf_to_errors is the safety net.
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
+XLSX_HEADER = {"bold": True, "bottom": 1, "bg_color": "#F2F2F2"}
+XLSX_MAX_WIDTH = 420  # pixels (about 60 characters): autofit stops there
+
+
+@dataclass
+class Sheet:
+    """One worksheet for :func:`write_sheets`: ``frame`` as an Excel table.
+
+    ``units`` gives a column's unit (its number format); ``row_units`` names, for a column
+    whose unit varies by row (long tables), the column holding each row's unit; the first
+    ``freeze`` columns stay in view with the header; ``conditional_formats`` go to polars as is.
+    """
+
+    name: str
+    frame: pl.DataFrame
+    units: dict[str, str] = field(default_factory=dict)
+    row_units: dict[str, str] = field(default_factory=dict)
+    freeze: int = 0
+    conditional_formats: dict[Any, Any] = field(default_factory=dict)
+
+
+def safe_sheet_name(name: str, taken: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "sheet"
+    out, i = base, 2
+    while out.lower() in taken:
+        suffix = f"_{i}"
+        out, i = base[: 31 - len(suffix)] + suffix, i + 1
+    taken.add(out.lower())
+    return out
+
+
+def write_sheets(
+    target: Path | io.BytesIO,
+    sheets: Iterable[Sheet],
+    currency: str = "USD",
+    properties: dict[str, Any] | None = None,
+) -> None:
+    """Write ``sheets`` to one workbook with polars' ``write_excel``: number formats from
+    units, bold frozen header, autofilter, autofit widths. A failure to create the file is
+    raised as the OSError behind it (atomic_write maps that to an exit code)."""
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
 
+    in_memory = not isinstance(target, Path)
+    book = xlsxwriter.Workbook(
+        target if in_memory else str(target), {**XLSX_OPTIONS, "in_memory": in_memory}
+    )
+    try:
+        if properties:
+            book.set_properties(properties)
+        taken: set[str] = set()
+        for sheet in sheets:
+            _write_sheet(book, safe_sheet_name(sheet.name, taken), sheet, currency)
+    finally:
+        try:
+            book.close()
+        except FileCreateError as exc:  # xlsxwriter wraps the OSError; let atomic_write map it
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise OSError(str(exc)) from None
+
+
+def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
+    import polars.selectors as cs
+    from xlsxwriter.utility import xl_col_to_name, xl_pixel_width
+
+    frame = sheet.frame
+    if not frame.width:
+        book.add_worksheet(name)
+        return
+    frame = frame.with_columns(  # NaN and inf: empty cells, as in the machine formats
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype.is_float()
+    )
+    formats: dict[Any, Any] = {
+        c: xlsx_number_format(u, currency) for c, u in sheet.units.items() if u and c in frame
+    }
+    conditional: dict[Any, Any] = dict(sheet.conditional_formats)
+    for column, unit_column in sheet.row_units.items():
+        # one number format per column in Excel: "General", then one conditional format per
+        # unit, chosen by a formula on the row's unit cell (relative to the first data row)
+        ref = f"${xl_col_to_name(frame.get_column_index(unit_column))}2"
+        formats[column] = "General"
+        conditional[column] = [
+            {
+                "type": "formula",
+                "criteria": f'={ref}="{unit.replace(chr(34), chr(34) * 2)}"',
+                "format": {"num_format": xlsx_number_format(unit, currency)},
+            }
+            for unit in frame[unit_column].drop_nulls().unique(maintain_order=True).to_list()
+            if unit
+        ]
+    frame.write_excel(
+        book,
+        name,
+        table_style="Table Style Light 1",
+        column_formats=formats,
+        conditional_formats=conditional or None,
+        header_format=XLSX_HEADER,
+        float_precision=2,
+        autofilter=True,
+        freeze_panes=(1, sheet.freeze),
+    )
+    worksheet = book.get_worksheet_by_name(name)
+    worksheet.autofit(max_width=XLSX_MAX_WIDTH)
+    # autofit measures a number as str(number), not as its format shows it ("$11,800.00"):
+    # size numeric columns for the largest magnitude with separators, 2 decimals and a
+    # symbol, so Excel never shows "####"
+    for column in frame.select(cs.numeric()).columns:
+        if (big := frame[column].abs().max()) is not None:
+            j = frame.get_column_index(column)
+            shown = xl_pixel_width(f"{big:,.2f}") + 28
+            worksheet.set_column_pixels(j, j, max(xl_pixel_width(column) + 16, shown) + 7)
+
+
+def _write_xlsx(result: MetricResult, tmp: Path) -> None:
     long = machine_frame(result)
     wide = machine_frame(result, wide=True)
     units = dict(
@@ -857,59 +981,20 @@ def _write_xlsx(result: MetricResult, tmp: Path) -> None:
     )
     for name, meta in result.metrics.items():
         units.setdefault(name, meta.unit)
-    currency = result.currency
-
-    workbook = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
-    header_fmt = workbook.add_format({"bold": True, "bottom": 1, "bg_color": "#F2F2F2"})
-    number_fmts: dict[str, Any] = {}
-
-    def num_fmt(unit: str) -> Any:
-        pattern = xlsx_number_format(unit, currency)
-        if pattern not in number_fmts:
-            number_fmts[pattern] = workbook.add_format({"num_format": pattern})
-        return number_fmts[pattern]
-
-    def write_sheet(
-        name: str, frame: pl.DataFrame, unit_for: Any, freeze_cols: int, value_cols: set[str]
-    ) -> None:
-        sheet = workbook.add_worksheet(name)
-        widths = [len(c) for c in frame.columns]
-        for col, column in enumerate(frame.columns):
-            sheet.write_string(0, col, column, header_fmt)
-        for r, row in enumerate(frame.iter_rows(named=True), start=1):
-            for col, column in enumerate(frame.columns):
-                value = row[column]
-                if column in value_cols:
-                    unit = unit_for(row, column)
-                    if value is None:
-                        sheet.write_blank(r, col, None, num_fmt(unit))
-                        continue
-                    sheet.write_number(r, col, value, num_fmt(unit))
-                    shown = format_value(value, unit, currency)
-                    widths[col] = max(widths[col], len(shown))
-                elif value is None:
-                    sheet.write_blank(r, col, None)
-                else:
-                    text = str(value)  # write_string: never a formula, whatever the data says
-                    sheet.write_string(r, col, text)
-                    widths[col] = max(widths[col], len(text))
-        for col, width in enumerate(widths):
-            sheet.set_column(col, col, min(max(width + 2, 8), 50))
-        sheet.freeze_panes(1, freeze_cols)
-        if frame.width:
-            sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
-
-    key_cols = 1 + len(result.dims)
-    metric_cols = {c for c in wide.columns[key_cols:]}
-    write_sheet("metrics", wide, lambda row, column: units.get(column, ""), key_cols, metric_cols)
-    write_sheet("long", long, lambda row, column: row["unit"] or "", key_cols, {"value"})
-    try:
-        workbook.close()
-    except FileCreateError as exc:  # xlsxwriter wraps the OSError; let atomic_write map it
-        cause = exc.__cause__ or exc.__context__
-        if isinstance(cause, OSError):
-            raise cause from None
-        raise OSError(str(exc)) from None
+    keys = 1 + len(result.dims)
+    write_sheets(
+        tmp,
+        [
+            Sheet(
+                "metrics",
+                wide,
+                units={c: units.get(c, "") for c in wide.columns[keys:]},
+                freeze=keys,
+            ),
+            Sheet("long", long, row_units={"value": "unit"}, freeze=keys),
+        ],
+        result.currency,
+    )
 
 
 # --------------------------------------------------------------------------- plain frames
@@ -966,28 +1051,4 @@ def _frame_html(frame: pl.DataFrame, title: str) -> str:
 
 
 def _frame_xlsx(frame: pl.DataFrame, tmp: Path, title: str) -> None:
-    import xlsxwriter
-
-    book = xlsxwriter.Workbook(str(tmp), {"nan_inf_to_errors": True})
-    try:
-        sheet = book.add_worksheet(title[:31] or "data")
-        bold = book.add_format({"bold": True})
-        number = book.add_format({"num_format": "#,##0.00"})
-        for j, name in enumerate(frame.columns):
-            sheet.write_string(0, j, name, bold)
-            width = len(name)
-            for i, v in enumerate(frame[name].to_list(), start=1):
-                if v is None or (isinstance(v, float) and not math.isfinite(v)):
-                    continue
-                if isinstance(v, bool):
-                    sheet.write_boolean(i, j, v)
-                elif isinstance(v, int | float):
-                    sheet.write_number(i, j, v, number)
-                else:
-                    sheet.write_string(i, j, str(v))  # never a formula
-                width = max(width, min(len(str(v)), 40))
-            sheet.set_column(j, j, width + 2)
-        sheet.freeze_panes(1, 0)
-        sheet.autofilter(0, 0, max(frame.height, 1), max(len(frame.columns) - 1, 0))
-    finally:
-        book.close()
+    write_sheets(tmp, [Sheet(title, frame)])

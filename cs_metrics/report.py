@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import shutil
 import signal
@@ -667,14 +666,3 @@ def shown_path(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(path.relative_to(Path.cwd()))
     return str(path)
-
-
-def safe_sheet_name(name: str, taken: set[str]) -> str:
-    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique."""
-    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "sheet"
-    out, i = base, 2
-    while out.lower() in taken:
-        suffix = f"_{i}"
-        out, i = base[: 31 - len(suffix)] + suffix, i + 1
-    taken.add(out.lower())
-    return out

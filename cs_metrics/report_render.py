@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from cs_metrics.render import format_change, format_value, xlsx_number_format
+from cs_metrics.render import Sheet, format_change, format_value, write_sheets
 
 if TYPE_CHECKING:
     from cs_metrics.report import ReportData
@@ -602,61 +602,17 @@ def _text(content: str) -> Callable[[Path], None]:
 
 def xlsx_bytes(data: ReportData, tabs: list[Table]) -> bytes:
     """The workbook: one sheet per table, number formats by unit, header frozen."""
-    import xlsxwriter
-
-    from cs_metrics.report import safe_sheet_name
-
     buf = io.BytesIO()
-    book = xlsxwriter.Workbook(buf, {"in_memory": True, "nan_inf_to_errors": True})
-    created = data.generated.replace(tzinfo=None)
-    book.set_properties(
-        {"title": data.settings.title, "subject": data.period.label, "created": created}
+    write_sheets(
+        buf,
+        [Sheet(t.name, t.frame, units=t.units, row_units=t.row_units) for t in tabs],
+        data.currency,
+        properties={
+            "title": data.settings.title,
+            "subject": data.period.label,
+            "created": data.generated.replace(tzinfo=None),
+        },
     )
-    header = book.add_format(
-        {"bold": True, "bg_color": "#EEF2FF", "bottom": 1, "bottom_color": "#C7D2FE"}
-    )
-    formats: dict[str, Any] = {}
-    currency = data.currency
-
-    def fmt(unit: str) -> Any:
-        pattern = xlsx_number_format(unit, currency)
-        if pattern not in formats:
-            formats[pattern] = book.add_format({"num_format": pattern})
-        return formats[pattern]
-
-    taken: set[str] = set()
-    for t in tabs:
-        sheet = book.add_worksheet(safe_sheet_name(t.name, taken))
-        frame = t.frame
-        widths = [len(c) for c in frame.columns]
-        for j, col in enumerate(frame.columns):
-            sheet.write_string(0, j, col, header)
-        for i, row in enumerate(frame.iter_rows(named=True), start=1):
-            for j, col in enumerate(frame.columns):
-                v = row[col]
-                unit = row.get(t.row_units[col]) if col in t.row_units else t.units.get(col)
-                if v is None:
-                    continue
-                if isinstance(v, bool):
-                    sheet.write_boolean(i, j, v)
-                    shown = str(v)
-                elif isinstance(v, int | float):
-                    if unit:
-                        sheet.write_number(i, j, v, fmt(unit))
-                        shown = format_value(float(v), unit, currency)
-                    else:
-                        sheet.write_number(i, j, v)
-                        shown = f"{v:,.2f}" if isinstance(v, float) else str(v)
-                else:
-                    shown = v.isoformat() if hasattr(v, "isoformat") else str(v)
-                    sheet.write_string(i, j, shown)  # never a formula, whatever the data says
-                widths[j] = max(widths[j], len(shown))
-        for j, w in enumerate(widths):
-            sheet.set_column(j, j, min(max(w + 2, 8), 60))
-        sheet.freeze_panes(1, 0)
-        if frame.width:
-            sheet.autofilter(0, 0, max(frame.height, 1), frame.width - 1)
-    book.close()
     return buf.getvalue()
 
 

@@ -94,3 +94,22 @@ def revenue_types() -> list[str]:
     return [
         n for n, mt in load_all().items() if mt.compute.__module__ == "cs_metrics.metrics.revenue"
     ]
+
+
+def shown_number_format(sheet, cell) -> str:
+    """The number format Excel shows ``cell`` (openpyxl) with: the first conditional format
+    ``=$X2="unit"`` (per-row unit, see render.write_sheets) that matches the cell's row,
+    else the cell's own format."""
+    import re
+
+    for rng in sheet.conditional_formatting:
+        if cell.coordinate not in rng.sqref:
+            continue
+        for rule in rng.rules:
+            m = re.fullmatch(r'\$([A-Z]+)(\d+)="(.*)"', rule.formula[0] if rule.formula else "")
+            if m and rule.dxf is not None and rule.dxf.numFmt is not None:
+                first = min(r.min_row for r in rng.sqref.ranges)
+                unit = sheet[f"{m[1]}{int(m[2]) + cell.row - first}"].value
+                if unit == m[3].replace('""', '"'):
+                    return rule.dxf.numFmt.formatCode
+    return cell.number_format

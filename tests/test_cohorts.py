@@ -310,6 +310,25 @@ def test_cli_xlsx_and_parquet(spec_path, tmp_path):
     assert_frame_equal(pl.read_parquet(parquet), expected_frame(EXPECTED_MONTHS), abs_tol=1e-9)
 
 
+def test_xlsx_cohort_labels_are_text(spec_path, tmp_path):
+    from cs_metrics.cli_cohorts import write_cohorts
+    from cs_metrics.cohorts import Cohorts
+
+    frame = cohort_frame(load_spec(spec_path), start="2026-01", end="2026-03").with_columns(
+        cohort=pl.col("cohort").replace("2026-01", "=1+1")
+    )
+    result = Cohorts(frame, "month", ["=1+1", "2026-02", "2026-03"], "USD", date(2026, 4, 30))
+    write_cohorts(result, tmp_path / "c.xlsx", "xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "c.xlsx")
+    for sheet in wb.worksheets:
+        assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+1", "s"), sheet.title
+    tri = wb["revenue retention"]
+    assert tri.freeze_panes == "C2"
+    assert tri["B2"].number_format == "$#,##0.00" and tri["C2"].number_format == "0.0%"
+    (scale,) = tri.conditional_formatting
+    assert str(scale.sqref) == "C2:F5" and scale.rules[0].type == "colorScale"
+
+
 def test_cli_errors(spec_path, tmp_path):
     invoke(["cohorts", "--spec", spec_path, "--grain", "week"], code=2, stderr="month or quarter")
     invoke(["cohorts", "--spec", spec_path, "--basis", "nps"], code=2, stderr="--basis 'nps'")

@@ -10,6 +10,7 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from conftest import shown_number_format
 from polars.testing import assert_frame_equal
 from rich.console import Console
 
@@ -17,6 +18,7 @@ from cs_metrics.atomic import atomic_write, atomic_write_bytes, atomic_write_tex
 from cs_metrics.errors import ExitCode, OutputError, UsageError
 from cs_metrics.render import (
     EXTENSIONS,
+    Sheet,
     build_blocks,
     format_change,
     format_for_output,
@@ -25,6 +27,8 @@ from cs_metrics.render import (
     render_table,
     render_text,
     write_file,
+    write_frame,
+    write_sheets,
     xlsx_number_format,
 )
 from cs_metrics.result import MetricMeta, MetricResult
@@ -436,13 +440,17 @@ def test_xlsx(tmp_path, result):
     long_rows = [[c.value for c in row] for row in long.iter_rows()]
     assert long_rows[0] == ["period", "metric", "value", "unit"]
     assert long_rows[1:] == [[p, m, v, u] for p, m, v, u, *_ in ROWS]
-    assert long.cell(2, 3).number_format == "$#,##0.00"
-    assert long.cell(3, 3).number_format == "0.0%"
+    # one format per column in Excel: the value's per-row unit is a conditional format
+    assert shown_number_format(long, long.cell(2, 3)) == "$#,##0.00"
+    assert shown_number_format(long, long.cell(3, 3)) == "0.0%"
     assert long.freeze_panes is not None and long.freeze_panes.endswith("2")
 
 
 def test_xlsx_strings_are_never_formulas(tmp_path):
-    rows = [("2026-10", "=HYPERLINK(1)", "mrr", 1.0, "USD", None, None)]
+    rows = [
+        ("2026-10", "=HYPERLINK(1)", "mrr", 1.0, "USD", None, None),
+        ("2026-10", "=1+1", "mrr", 2.0, "USD", None, None),
+    ]
     schema = {
         "period": pl.String,
         "account": pl.String,
@@ -452,9 +460,41 @@ def test_xlsx_strings_are_never_formulas(tmp_path):
     result = MetricResult(frame=frame, dims=["account"], metrics=dict(META), periods=["2026-10"])
     target = tmp_path / "m.xlsx"
     write_file(result, target, "xlsx")
-    cell = openpyxl.load_workbook(target)["metrics"]["B2"]
-    assert cell.value == "=HYPERLINK(1)"
-    assert cell.data_type == "s"
+    book = openpyxl.load_workbook(target)
+    for sheet in ("metrics", "long"):
+        cells = {c.value: c.data_type for c in book[sheet]["B"][1:]}
+        assert cells == {"=HYPERLINK(1)": "s", "=1+1": "s"}, sheet
+
+
+def test_frame_xlsx_text_is_text(tmp_path):
+    """csm health / alerts workbooks: data text is never a formula nor a link."""
+    frame = pl.DataFrame(
+        {"account": ["=1+1", "http://example.com", "@SUM(A1)"], "score": [1.5, None, float("nan")]}
+    )
+    write_frame(frame, tmp_path / "h.xlsx", "xlsx", title="csm health: a/b")
+    book = openpyxl.load_workbook(tmp_path / "h.xlsx")
+    assert book.sheetnames == ["csm health_ a_b"]
+    sheet = book.active
+    assert [(c.value, c.data_type) for c in sheet["A"][1:]] == [
+        ("=1+1", "s"),
+        ("http://example.com", "s"),
+        ("@SUM(A1)", "s"),
+    ]
+    assert not sheet._hyperlinks
+    assert [c.value for c in sheet["B"][1:]] == [1.5, None, None]  # NaN: an empty cell
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref is None  # the table filters
+    (table,) = sheet.tables.values()
+    assert table.autoFilter is not None
+
+
+def test_write_sheets_names_and_errors(tmp_path):
+    frame = pl.DataFrame({"x": [1]})
+    target = tmp_path / "w.xlsx"
+    write_sheets(target, [Sheet("a" * 40, frame), Sheet("a" * 31, frame), Sheet("", frame)])
+    assert openpyxl.load_workbook(target).sheetnames == ["a" * 31, "a" * 29 + "_2", "sheet"]
+    with pytest.raises(OSError) as caught:
+        write_sheets(tmp_path / "missing" / "w.xlsx", [Sheet("a", frame)])
+    assert caught.value.errno == errno.ENOENT
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from conftest import write_spec
+from conftest import shown_number_format, write_spec
 from helpers import invoke
 
 from cs_metrics import report
@@ -427,7 +427,7 @@ def test_xlsx_matches_compute_and_has_formats(spec_path: Path) -> None:
         assert sheet.freeze_panes == "A2", sheet.title
         assert all(c.font.b for c in sheet[1])
     formats = {
-        r["metric"]: sheet_cell.number_format
+        r["metric"]: shown_number_format(book["metrics"], sheet_cell)
         for r, sheet_cell in zip(rows, book["metrics"]["D"][1:], strict=True)
     }
     assert formats["mrr"] == "$#,##0.00" and formats["logo_churn"] == "0.0%"
@@ -439,6 +439,31 @@ def test_xlsx_matches_compute_and_has_formats(spec_path: Path) -> None:
     cohorts = book["cohorts"]
     col = [c.value for c in cohorts[1]].index("logo_retention")
     assert cohorts.cell(row=2, column=col + 1).number_format == "0.0%"
+
+
+def test_xlsx_text_is_never_a_formula(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from openpyxl import load_workbook
+
+    from cs_metrics.report_render import Table, xlsx_bytes
+
+    data = SimpleNamespace(
+        settings=SimpleNamespace(title="=1+1"),
+        period=SimpleNamespace(label="2026-03"),
+        generated=datetime(2026, 4, 1, tzinfo=UTC),
+        currency="EUR",
+    )
+    frame = pl.DataFrame(
+        {"metric": ["=1+1", "churn"], "value": [1850.0, 0.25], "unit": ["currency", "ratio"]}
+    )
+    blob = xlsx_bytes(data, [Table("metrics", "=1+1", frame, row_units={"value": "unit"})])
+    (tmp_path / "m.xlsx").write_bytes(blob)
+    sheet = load_workbook(tmp_path / "m.xlsx")["metrics"]
+    assert (sheet["A2"].value, sheet["A2"].data_type) == ("=1+1", "s")
+    assert shown_number_format(sheet, sheet["B2"]) == '"€"#,##0.00'
+    assert shown_number_format(sheet, sheet["B3"]) == "0.0%"
 
 
 def test_readme_reports_example_is_a_valid_spec(tmp_path: Path) -> None:
