@@ -34,10 +34,12 @@ ENGINES = ("polars", "duckdb")
 CHANGE_NAME = re.compile(r"^(.+)_(change|delta)$")
 EPS = 1e-9
 VALUE_DECIMALS = 9
-# money is summed from MRR snapshots rounded to 6 decimals: rounding the result there too keeps
-# float summation order (engines, row order, polars' streaming) out of the output, which 9
-# decimals cannot do for millions (3895752.040008 vs 3895752.040007999)
-CURRENCY_DECIMALS = 6
+# From a million up, 9 decimals are beyond a float's ~15.9 significant digits, so float
+# summation order (engines, row order, polars' streaming) would show (3895752.040008 vs
+# 3895752.040007999): such values (sums of MRR snapshots, themselves rounded to 6 decimals)
+# are rounded to 6. Not every money value: arpa = 1.083333 / 2 = 0.5416665 would sit on the
+# rounding edge, and engines break such ties differently.
+LARGE, LARGE_DECIMALS = 1e6, 6
 
 
 class Unavailable(Exception):
@@ -488,15 +490,18 @@ def _standardise(
         *[nw.col(d).cast(nw.String) for d in keys[1:]],
         nw.lit(name).alias("metric"),
         # rounded so that float summation order (engines, row order) never shows in output
-        nw.col("value").cast(nw.Float64).round(_decimals(unit)),
+        _rounded(nw.col("value").cast(nw.Float64)),
         nw.lit(unit).alias("unit"),
         note.alias("note"),
     )
 
 
-def _decimals(unit: str) -> int:
-    money = len(unit) == 3 and unit.isalpha() and unit.isupper()  # a currency code
-    return CURRENCY_DECIMALS if money else VALUE_DECIMALS
+def _rounded(value: nw.Expr) -> nw.Expr:
+    return (
+        nw.when(value.abs() >= LARGE)
+        .then(value.round(LARGE_DECIMALS))
+        .otherwise(value.round(VALUE_DECIMALS))
+    )
 
 
 def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:

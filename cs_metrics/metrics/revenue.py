@@ -216,11 +216,14 @@ def snapshots(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame
         ls = lines(ctx, req).with_columns(
             nw.col("end").fill_null(nw.lit(OPEN_END, nw.Date)).alias("end")
         )
-        # a line counts for a period when it is active on its base day or on its last day;
-        # both bounds are plain inequalities, so polars and DuckDB plan a range join
+        # a line counts for a period when it is active on its base day or on its last day.
+        # The calendar is tiny (one row per period), so a nested loop over lines x periods is
+        # the cheapest plan: as plain inequalities polars plans an IEJoin (sorting both sides,
+        # 5x slower here); wrapped in fill_null (a no-op: null comparisons drop either way) it
+        # keeps the cross join and filters it in one pass
         start, end = nw.col("start"), nw.col("end")
         overlapping = ls.join(cal, how="cross").filter(
-            (start <= nw.col("last")) & (end > nw.col("base"))
+            ((start <= nw.col("last")) & (end > nw.col("base"))).fill_null(False)
         )
         on_base = (start <= nw.col("base")) & (end > nw.col("base"))
         on_last = (start <= nw.col("last")) & (end > nw.col("last"))
