@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -30,35 +28,6 @@ if TYPE_CHECKING:
     import polars as pl
 
 SEVERITY_STYLE = {"low": "dim", "medium": "yellow", "high": "red", "critical": "bold red"}
-
-
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    return v
-
-
-def frame_text(frame: pl.DataFrame, kind: str) -> str:
-    """csv / tsv / json / ndjson / markdown text of a plain frame (nulls as null / empty)."""
-    rows = [{k: _jsonable(v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
-    if kind in ("csv", "tsv"):
-        return frame.write_csv(separator="," if kind == "csv" else "\t")
-    if kind == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
-    if kind == "ndjson":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    if kind == "markdown":
-        cols = frame.columns
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for r in rows:
-            cells = ["" if r[c] is None else str(r[c]).replace("|", "\\|") for c in cols]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
-    raise UsageError(
-        f"--format {kind}: alerts are written as table, csv, tsv, json, ndjson, markdown or parquet"
-    )
 
 
 def _cell(v: Any) -> str:
@@ -134,7 +103,6 @@ def alerts_cmd(
     from cs_metrics import render
     from cs_metrics.alerts import evaluate_alerts, severity_rank
     from cs_metrics.api import resolve_periods
-    from cs_metrics.atomic import atomic_write_text
     from cs_metrics.spec import load_spec
 
     if severity is not None:
@@ -154,24 +122,14 @@ def alerts_cmd(
         min_severity=severity,
         warnings=warnings,
     )
-    for w in warnings:
-        out.warn(w)
-    if output and output != "-":
-        path = Path(output)
-        if kind in ("parquet", "xlsx", "html"):
-            from cs_metrics.render import write_frame
 
-            write_frame(hits, path, kind, title="csm alerts")
-        else:
-            atomic_write_text(path, frame_text(hits, kind))
-        out.info(f"wrote {output}")
-    elif kind == "table":
+    def table(_console: Any) -> None:
         if hits.height:
             _alerts_table(hits, out, label)
         elif loaded.model.alerts:
             out.info(f"no alerts fired in {label}")
-    else:
-        out.data(frame_text(hits, kind))
+
+    render.emit_frame(out, hits, kind, output, table, title="csm alerts", warnings=warnings)
     if hits.height:
         out.info(f"{hits.height} alert{'s' if hits.height != 1 else ''} in {label}")
     if fail_on_alert and hits.height:
@@ -201,6 +159,7 @@ def explain_cmd(
 
     Example: csm explain customer_churn_rate --period 2026-10
     """
+    from cs_metrics import render
     from cs_metrics.explain import explain_metric, render_explain
     from cs_metrics.spec import load_spec
 
@@ -211,6 +170,6 @@ def explain_cmd(
     for w in facts.get("warnings", []):
         out.warn(w)
     if fmt == "json":
-        out.data(json.dumps(facts, indent=2, default=_jsonable, ensure_ascii=False))
+        out.data(json.dumps(facts, indent=2, default=render.jsonable, ensure_ascii=False))
     else:
         render_explain(facts, out)

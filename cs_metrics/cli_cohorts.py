@@ -6,7 +6,6 @@ The computation and its definitions are in :mod:`cs_metrics.cohorts`.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -129,49 +128,19 @@ def cohorts(
     elif kind == "table":
         render_triangle(result, basis, show, out.out)
     else:
-        out.data(frame_text(result.frame, kind))
+        out.data(render.frame_text(result.frame, kind, what="csm cohorts"))
 
 
 # ------------------------------------------------------------------------ machine output
-def _jsonable(v: Any) -> Any:
-    return None if isinstance(v, float) and not math.isfinite(v) else v
-
-
-def frame_text(frame: pl.DataFrame, kind: str) -> str:
-    """The records as csv / tsv / json / ndjson / markdown (no colour, no separators)."""
-    if kind in ("csv", "tsv"):
-        return frame.write_csv(separator="," if kind == "csv" else "\t")
-    rows = [{k: _jsonable(v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
-    if kind == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    if kind == "ndjson":
-        return "".join(
-            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-            for r in rows
-        )
-    if kind == "markdown":
-        cols = frame.columns
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-        for r in rows:
-            lines.append("| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |")
-        return "\n".join(lines) + "\n"
-    raise UsageError(
-        f"csm cohorts cannot write {kind}; use csv, tsv, json, ndjson, markdown, parquet, "
-        "html or xlsx"
-    )
-
-
 def write_cohorts(result: Cohorts, path: Path, kind: str) -> None:
     """Write the records to ``path`` atomically in the format ``kind``."""
-    from cs_metrics.atomic import atomic_write, atomic_write_text
+    from cs_metrics.atomic import atomic_write
     from cs_metrics.render import write_frame
 
-    if kind == "xlsx":
+    if kind == "xlsx":  # the records plus a triangle sheet per basis
         atomic_write(path, lambda tmp: _write_xlsx(result, tmp))
-    elif kind in ("parquet", "html"):
-        write_frame(result.frame, path, kind, title="csm cohorts")
     else:
-        atomic_write_text(path, frame_text(result.frame, kind))
+        write_frame(result.frame, path, kind, title="csm cohorts")
 
 
 def triangle(frame: pl.DataFrame, value: str) -> pl.DataFrame:

@@ -5,10 +5,8 @@ Registered on the shared Typer app when imported (``cs_metrics.cli`` imports thi
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -37,6 +35,7 @@ if TYPE_CHECKING:
 
     from cs_metrics.spec.models import Health
 
+EMIT = {"title": "csm health", "md_float": ".2f"}  # markdown: scores to 2 decimals
 SORTS = ("score", "mrr_at_risk")
 
 
@@ -109,7 +108,15 @@ def health(
             raise UsageError("--backtest takes --from/--to, not --period")
         periods = resolve_periods(loaded, start=from_, end=to, as_of=as_of)
         frame, warnings = run_backtest(loaded, periods, horizon, end, engine)
-        _emit_frame(out, warnings, frame, kind, output, lambda c: _backtest_table(frame, hb, c))
+        render.emit_frame(
+            out,
+            frame,
+            kind,
+            output,
+            lambda c: _backtest_table(frame, hb, c),
+            warnings=warnings,
+            **EMIT,
+        )
         return
     if from_ or to:
         raise UsageError("csm health scores one --period; --from/--to are for --backtest")
@@ -121,13 +128,14 @@ def health(
     frame = select_accounts(frame, hb, band, sort, top)
     machine = frame.drop("mrr_at_risk")
     currency = loaded.model.currency
-    _emit_frame(
+    render.emit_frame(
         out,
-        warnings,
         machine,
         kind,
         output,
         lambda c: _health_table(frame, hb, dims, periods[0].label, currency, c, summary),
+        warnings=warnings,
+        **EMIT,
     )
 
 
@@ -168,73 +176,6 @@ def select_accounts(
 
 
 # ---------------------------------------------------------------------------- output
-
-
-def _clean(frame: pl.DataFrame) -> pl.DataFrame:
-    import polars as pl
-
-    floats = [c for c, t in frame.schema.items() if t.is_float()]
-    return frame.with_columns(
-        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
-    )
-
-
-def frame_text(frame: pl.DataFrame, kind: str) -> str:
-    """A frame as csv / tsv / json / ndjson / markdown text."""
-    frame = _clean(frame)
-    if kind in ("csv", "tsv"):
-        return frame.write_csv(separator="," if kind == "csv" else "\t")
-    rows = frame.rows(named=True)
-    if kind == "json":
-        return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    if kind == "ndjson":
-        return "".join(
-            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-            for r in rows
-        )
-    if kind == "markdown":
-        head = "| " + " | ".join(frame.columns) + " |\n"
-        head += "|" + "---|" * len(frame.columns) + "\n"
-        body = "".join("| " + " | ".join(_md(v) for v in r.values()) + " |\n" for r in rows)
-        return head + body
-    raise UsageError(
-        f"csm health cannot write {kind}; use csv, tsv, json, ndjson, markdown or parquet"
-    )
-
-
-def _md(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:.2f}"
-    return str(v).replace("|", "\\|")
-
-
-def _emit_frame(
-    out: Output,
-    warnings: list[str],
-    frame: pl.DataFrame,
-    kind: str,
-    output: str | None,
-    table: Any,
-) -> None:
-    from cs_metrics.atomic import atomic_write_text
-
-    for w in warnings:
-        out.warn(w)
-    if output and output != "-":
-        path = Path(output)
-        if kind in ("parquet", "xlsx", "html"):
-            from cs_metrics.render import write_frame
-
-            write_frame(_clean(frame), path, kind, title="csm health")
-        else:
-            atomic_write_text(path, frame_text(frame, kind))
-        out.info(f"wrote {output}")
-    elif kind == "table":
-        table(out.out)
-    else:
-        out.data(frame_text(frame, kind))
 
 
 def _band_styles(hb: Health) -> dict[str, str]:

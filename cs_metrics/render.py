@@ -156,26 +156,13 @@ def machine_frame(result: MetricResult, wide: bool = False) -> pl.DataFrame:
     keys += [pl.col(d) for d in result.dims]
     if not wide:
         keys.append(_metric_rank(result))
-    frame = frame.sort(keys, nulls_last=True, maintain_order=True)
-    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
-    return frame.with_columns(
-        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
-    )
+    return finite(frame.sort(keys, nulls_last=True, maintain_order=True))
 
 
 def render_text(result: MetricResult, fmt: str, wide: bool = False) -> str:
     """The document for a text format: csv, tsv, json, ndjson, markdown (or html)."""
-    if fmt in ("csv", "tsv"):
-        return machine_frame(result, wide).write_csv(separator="," if fmt == "csv" else "\t")
-    if fmt == "json":
-        rows = machine_frame(result, wide).rows(named=True)
-        return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    if fmt == "ndjson":
-        rows = machine_frame(result, wide).rows(named=True)
-        return "".join(
-            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
-            for r in rows
-        )
+    if fmt in ("csv", "tsv", "json", "ndjson"):
+        return frame_text(machine_frame(result, wide), fmt)
     if fmt == "markdown":
         return _markdown(build_blocks(result))
     if fmt == "html":
@@ -1000,8 +987,60 @@ def _write_xlsx(result: MetricResult, tmp: Path) -> None:
 # --------------------------------------------------------------------------- plain frames
 
 
-def write_frame(frame: pl.DataFrame, path: Path, kind: str, title: str = "csm") -> None:
-    """Write a plain record frame (csm health, csm alerts) as parquet, xlsx or html, atomically."""
+def finite(frame: pl.DataFrame) -> pl.DataFrame:
+    """NaN and inf in float columns as null (machine formats have no NaN)."""
+    floats = [c for c, t in frame.schema.items() if t.is_float()]
+    return frame.with_columns(
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).otherwise(None).alias(c) for c in floats
+    )
+
+
+def jsonable(v: Any) -> Any:
+    """A cell as JSON: non-finite floats as null, dates and times as ISO text."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return v
+
+
+def frame_text(
+    frame: pl.DataFrame, kind: str, *, what: str = "csm", md_float: str | None = None
+) -> str:
+    """A plain record frame (csm health, alerts, cohorts) as csv / tsv / json / ndjson /
+    markdown text; ``md_float`` formats floats in markdown (e.g. ".2f")."""
+    frame = finite(frame)
+    if kind in ("csv", "tsv"):
+        return frame.write_csv(separator="," if kind == "csv" else "\t")
+    rows = [{k: jsonable(v) for k, v in r.items()} for r in frame.iter_rows(named=True)]
+    if kind == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    if kind == "ndjson":
+        return "".join(
+            json.dumps(r, ensure_ascii=False, allow_nan=False, separators=(",", ":")) + "\n"
+            for r in rows
+        )
+    if kind == "markdown":
+
+        def cell(v: Any) -> str:
+            if v is None:
+                return ""
+            if md_float and isinstance(v, float):
+                return format(v, md_float)
+            return str(v).replace("|", "\\|")
+
+        head = "| " + " | ".join(frame.columns) + " |\n" + "|" + "---|" * frame.width + "\n"
+        return head + "".join("| " + " | ".join(cell(v) for v in r.values()) + " |\n" for r in rows)
+    raise UsageError(
+        f"{what} cannot write {kind}; use csv, tsv, json, ndjson, markdown, parquet, html or xlsx"
+    )
+
+
+def write_frame(
+    frame: pl.DataFrame, path: Path, kind: str, title: str = "csm", md_float: str | None = None
+) -> None:
+    """Write a plain record frame (csm health, alerts, cohorts) in any format, atomically."""
+    frame = finite(frame)
     if kind == "parquet":
         atomic_write(path, lambda tmp: frame.write_parquet(tmp))
     elif kind == "xlsx":
@@ -1009,7 +1048,31 @@ def write_frame(frame: pl.DataFrame, path: Path, kind: str, title: str = "csm") 
     elif kind == "html":
         atomic_write_text(path, _frame_html(frame, title))
     else:
-        raise UsageError(f"cannot write {path} as {kind!r} here")
+        atomic_write_text(path, frame_text(frame, kind, what=title, md_float=md_float))
+
+
+def emit_frame(
+    out: Any,
+    frame: pl.DataFrame,
+    kind: str,
+    output: str | None,
+    table: Any,
+    *,
+    title: str,
+    warnings: Iterable[str] = (),
+    md_float: str | None = None,
+) -> None:
+    """Warnings to stderr, then the frame to ``-o`` FILE, as a table (``table(console)``) or
+    as text on stdout: the output step of the commands that print plain record frames."""
+    for w in warnings:
+        out.warn(w)
+    if output and output != "-":
+        write_frame(frame, Path(output), kind, title=title, md_float=md_float)
+        out.info(f"wrote {output}")
+    elif kind == "table":
+        table(out.out)
+    else:
+        out.data(frame_text(frame, kind, what=title, md_float=md_float))
 
 
 def _frame_html(frame: pl.DataFrame, title: str) -> str:
