@@ -22,3 +22,19 @@ def count_if(cond: nw.Expr) -> nw.Expr:
 def sum_if(cond: nw.Expr, value: nw.Expr) -> nw.Expr:
     """Sum of value where cond holds; 0 (not null) when it never does."""
     return nw.when(cond).then(value).otherwise(nw.lit(0.0)).sum().cast(nw.Float64)
+
+
+def value_frame(
+    frame: nw.LazyFrame,
+    keys: list[str],
+    value: nw.Expr,
+    note: nw.Expr | None = None,
+    parts: tuple[str, ...] = (),
+) -> nw.LazyFrame:
+    """A metric's result: keys, value (Float64), note, and those of ``parts`` the frame has
+    (the counts `csm explain` shows, see ``metric_type(parts=...)``)."""
+    cols = [value.cast(nw.Float64).alias("value")]
+    if note is not None:
+        cols.append(note.alias("note"))
+    have = frame.collect_schema().names()
+    return frame.select(*keys, *cols, *[c for c in parts if c in have])

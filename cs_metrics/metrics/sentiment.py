@@ -30,7 +30,7 @@ import narwhals.stable.v2 as nw
 
 from cs_metrics.engine import Context, MetricRequest, ratio
 from cs_metrics.errors import SpecError
-from cs_metrics.metrics.common import count_if
+from cs_metrics.metrics.common import count_if, value_frame
 from cs_metrics.metrics.registry import Option, metric_type
 
 if TYPE_CHECKING:
@@ -278,11 +278,7 @@ def summary(
 def _out(
     ctx: Context, frame: nw.LazyFrame, value: nw.Expr, note: nw.Expr | None = None
 ) -> nw.LazyFrame:
-    cols = [value.cast(nw.Float64).alias("value")]
-    if note is not None:
-        cols.append(note.alias("note"))
-    parts = [c for c in ("n", "n_high", "total") if c in frame.collect_schema().names()]
-    return frame.select("period", *ctx.group_cols(), *cols, *parts)  # parts: csm explain
+    return value_frame(frame, ["period", *ctx.group_cols()], value, note, ("n", "n_high", "total"))
 
 
 # ---- NPS -------------------------------------------------------------------------------

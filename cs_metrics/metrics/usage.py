@@ -48,7 +48,7 @@ from typing import Any, Literal
 import narwhals.stable.v2 as nw
 
 from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
-from cs_metrics.metrics.common import count_if, days_between
+from cs_metrics.metrics.common import count_if, days_between, value_frame
 from cs_metrics.metrics.registry import Option, metric_type
 
 USAGE = ("usage",)
@@ -202,12 +202,13 @@ def _sum_if_int(cond: nw.Expr, value: nw.Expr) -> nw.Expr:
 def _select(
     ctx: Context, frame: nw.LazyFrame, value: nw.Expr, note: nw.Expr | None = None
 ) -> nw.LazyFrame:
-    cols = [value.cast(nw.Float64).alias("value")]
-    if note is not None:
-        cols.append(note.alias("note"))
-    have = frame.collect_schema().names()
-    parts = [c for c in ("num", "den", "user_days", "users", "signups", "done") if c in have]
-    return frame.select("period", *ctx.group_cols(), *cols, *parts)  # parts: csm explain
+    return value_frame(
+        frame,
+        ["period", *ctx.group_cols()],
+        value,
+        note,
+        ("num", "den", "user_days", "users", "signups", "done"),
+    )
 
 
 def _need_users(ctx: Context, name: str) -> None:
