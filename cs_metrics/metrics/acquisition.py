@@ -25,18 +25,17 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import EPS, Context, MetricRequest, Unavailable, check_columns, ratio
+from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
 from cs_metrics.metrics.common import count_if
 from cs_metrics.metrics.registry import Option, metric_type
 from cs_metrics.metrics.revenue import (
     MARGIN_OPTION,
     REVENUE_SOURCES,
-    ROUND,
     SOURCE_OPTION,
     _billing_role,
     asp,
-    lines,
     ltv,
+    positive_spans,
     summary,
 )
 
@@ -147,39 +146,6 @@ def cac_payback_months(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return rows.select("period", value.alias("value"), note.alias("note"))
 
 
-def _positive_spans(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    """account_id, since, until (exclusive, null = open): spans where the account's MRR > 0.
-
-    MRR is summed per account over its lines (credits net against charges), at every
-    change point; a span runs from one change point to the next.
-    """
-
-    def build() -> nw.LazyFrame:
-        ls = lines(ctx, req)
-        deltas = nw.concat(
-            [
-                ls.select("account_id", nw.col("start").alias("day"), nw.col("mrr").alias("delta")),
-                ls.filter(~nw.col("end").is_null()).select(
-                    "account_id", nw.col("end").alias("day"), (-nw.col("mrr")).alias("delta")
-                ),
-            ],
-            how="vertical",
-        )
-        per_day = deltas.group_by("account_id", "day").agg(
-            nw.col("delta").fill_null(0.0).sum().alias("delta")
-        )
-        level = per_day.with_columns(
-            nw.col("delta").cum_sum().over("account_id", order_by="day").round(ROUND).alias("level")
-        ).with_columns(  # a second order-dependent step in its own with_columns (ENGINE.md 5)
-            nw.col("day").shift(-1).over("account_id", order_by="day").alias("until")
-        )
-        return level.filter(nw.col("level") > EPS).select(
-            "account_id", nw.col("day").alias("since"), "until"
-        )
-
-    return ctx.cached(("positive_spans", _billing_role(ctx, req)), build)
-
-
 def _days_option(req: MetricRequest, name: str, default: int, minimum: int) -> int:
     value = req.options.get(name)
     days = default if value is None else int(value)
@@ -233,7 +199,7 @@ def trial_conversion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         trials.with_columns(
             nw.col("t_end").dt.offset_by(f"{grace_days}d").cast(nw.Date).alias("t_last")
         )
-        .join(_positive_spans(ctx, bill), on="account_id", how="inner")
+        .join(positive_spans(ctx, bill), on="account_id", how="inner")
         .filter(
             (nw.col("since") <= nw.col("t_last"))
             & (nw.col("until").is_null() | (nw.col("until") > nw.col("t_start")))

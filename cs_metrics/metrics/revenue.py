@@ -167,8 +167,9 @@ def _convert(ctx: Context, out: nw.LazyFrame, role: str) -> nw.LazyFrame:
     )
 
 
-def first_positive(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    """account_id -> the first day its MRR was above 0 (change points + running sum)."""
+def mrr_levels(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id, day, level: the account's MRR from each of its change points on (a running
+    sum of its lines' start and end deltas, so credits net against charges)."""
 
     def build() -> nw.LazyFrame:
         ls = lines(ctx, req)
@@ -182,16 +183,40 @@ def first_positive(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
             how="vertical",
         )
         per_day = deltas.group_by("account_id", "day").agg(nw.col("delta").sum().fill_null(0.0))
-        level = per_day.with_columns(
+        return per_day.with_columns(
             nw.col("delta").cum_sum().over("account_id", order_by="day").round(ROUND).alias("level")
         )
+
+    return ctx.cached(("levels", ctx_key(ctx, req)), build)
+
+
+def first_positive(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id -> the first day its MRR was above 0."""
+
+    def build() -> nw.LazyFrame:
         return (
-            level.filter(nw.col("level") > EPS)
+            mrr_levels(ctx, req)
+            .filter(nw.col("level") > EPS)
             .group_by("account_id")
             .agg(nw.col("day").min().alias("first_day"))
         )
 
     return ctx.cached(("first", ctx_key(ctx, req)), build)
+
+
+def positive_spans(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
+    """account_id, since, until (exclusive, null = open): the spans where its MRR is above 0;
+    a span runs from one change point to the next."""
+
+    def build() -> nw.LazyFrame:
+        level = mrr_levels(ctx, req).with_columns(  # order-dependent: its own step (ENGINE.md 5)
+            nw.col("day").shift(-1).over("account_id", order_by="day").alias("until")
+        )
+        return level.filter(nw.col("level") > EPS).select(
+            "account_id", nw.col("day").alias("since"), "until"
+        )
+
+    return ctx.cached(("spans", ctx_key(ctx, req)), build)
 
 
 def ctx_key(ctx: Context, req: MetricRequest) -> tuple[Any, ...]:
