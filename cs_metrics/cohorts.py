@@ -128,11 +128,10 @@ def compute_cohorts(
     engine: str = "polars",
 ) -> Cohorts:
     """Retention triangles for the cohorts from ``start`` to ``end`` (period labels)."""
-    from cs_metrics.engine import ENGINES, Calendar, Context, _collect
+    from cs_metrics.engine import Calendar, Context, check_engine, collect
     from cs_metrics.periods import last_complete, series
 
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    check_engine(engine)
     periods, end_day, warnings = cohort_periods(
         spec, grain=grain, start=start, end=end, as_of=as_of
     )
@@ -141,7 +140,7 @@ def compute_cohorts(
     calendar = series(periods[0], last_complete(end_day + timedelta(days=1), g), g)
     ctx = Context(spec, Calendar(calendar), [], engine)
     long = _plan(ctx, [p.label for p in periods])
-    frame = _finish(_collect(ctx, long))
+    frame = _finish(collect(ctx, long))
     kept = set(frame["cohort"].to_list())
     return Cohorts(
         frame=frame,

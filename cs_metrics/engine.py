@@ -400,6 +400,11 @@ def _meta(req: MetricRequest, metas: dict[str, MetricMeta], currency: str) -> Me
     return MetricMeta(req.name, family, unit, req.label or "", mt.higher_is_better)
 
 
+def check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+
+
 def compute(
     spec: Spec,
     names: Iterable[str] | None,
@@ -414,8 +419,7 @@ def compute(
     named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
     """
 
-    if engine not in ENGINES:
-        raise UsageError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    check_engine(engine)
     dims = list(dims or [])
     for d in dims:
         if d != "account" and d not in spec.model.dimensions:
@@ -460,7 +464,7 @@ def compute(
         frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")
-    result = _collect(ctx, long)
+    result = collect(ctx, long)
     result = _finish(result, cal, dims, shown)
     return MetricResult(
         frame=result,
@@ -571,7 +575,8 @@ def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
     }
 
 
-def _collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
+def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
+    """Collect a run's result with its data checks and notices (one collect_all on polars)."""
     import polars as pl
 
     from cs_metrics.sources import raise_for_checks
@@ -636,6 +641,8 @@ __all__ = [
     "Context",
     "MetricRequest",
     "Unavailable",
+    "check_engine",
+    "collect",
     "compute",
     "ratio",
 ]
