@@ -799,11 +799,9 @@ def _html(blocks: list[Block], result: MetricResult) -> str:
                     f"{esc(row)}</th></tr>"
                 )
                 continue
-            cells = []
-            for cell, justify in zip(row, block.justify, strict=True):
-                classes = " ".join(c for c in ("r" if justify == "right" else "", cell.tone) if c)
-                attr = f' class="{classes}"' if classes else ""
-                cells.append(f"<td{attr}>{esc(cell.text)}</td>")
+            cells = (
+                html_td(cell, justify) for cell, justify in zip(row, block.justify, strict=True)
+            )
             out.append(f"<tr>{''.join(cells)}</tr>")
         out.append("</tbody>")
         out.append("</table>")
@@ -814,6 +812,13 @@ def _html(blocks: list[Block], result: MetricResult) -> str:
     out += [f'<p class="warning">{esc(w)}</p>' for w in result.warnings]
     out += ["</body>", "</html>"]
     return "\n".join(out) + "\n"
+
+
+def html_td(cell: Cell, justify: str) -> str:
+    """One table cell as HTML: right-aligned numbers, the cell's tone as a class."""
+    classes = " ".join(c for c in ("r" if justify == "right" else "", cell.tone) if c)
+    attr = f' class="{classes}"' if classes else ""
+    return f"<td{attr}>{html.escape(cell.text)}</td>"
 
 
 # --------------------------------------------------------------------------- xlsx

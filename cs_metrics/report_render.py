@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from cs_metrics.render import Sheet, format_change, format_value, write_sheets
+from cs_metrics.render import Sheet, format_change, format_value, html_td, write_sheets
 
 if TYPE_CHECKING:
     from cs_metrics.report import ReportData
@@ -1267,11 +1267,7 @@ def _blocks_html(data: ReportData, blocks: list[Any]) -> str:
             if isinstance(row, str):
                 rows.append(f'<tr class="family"><th colspan="{width}">{esc(row)}</th></tr>')
                 continue
-            tds = []
-            for cell, j in zip(row, block.justify, strict=True):
-                cls = " ".join(c for c in ("r" if j == "right" else "", cell.tone) if c)
-                attr = f' class="{cls}"' if cls else ""
-                tds.append(f"<td{attr}>{esc(cell.text)}</td>")
+            tds = [html_td(cell, j) for cell, j in zip(row, block.justify, strict=True)]
             if len(data.periods) > 1:
                 name = by_label.get(row[0].text)
                 values = _series(data, name) if name else []
