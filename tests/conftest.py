@@ -57,7 +57,37 @@ def value(frame: pl.DataFrame, metric: str, period: str, **dims: str) -> float |
     return f["value"][0]
 
 
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
+# Family tests take an ``engine`` argument through this mark. By default they run on polars
+# only: engine parity is proven once per metric by tests/test_engines.py and the property
+# tests. ``uv run pytest --engines=all`` (or CSM_TEST_ENGINES=all) runs them on every engine.
+ENGINES = pytest.mark.engines
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--engines",
+        default=None,
+        help="engines for family tests: 'polars' (default), 'all', or a comma list",
+    )
+
+
+ALL_ENGINES = ("polars", "duckdb")
+
+
+def engines_under_test(config) -> list[str]:
+    import os
+
+    chosen = config.getoption("--engines") or os.environ.get("CSM_TEST_ENGINES") or "polars"
+    return list(ALL_ENGINES) if chosen == "all" else chosen.split(",")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "engines: run the test once per engine under test")
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("engines"):
+        metafunc.parametrize("engine", engines_under_test(metafunc.config))
 
 
 def _rows(frame: pl.DataFrame, metric: str, period: str, **dims: str | None) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import value, values
+from conftest import ENGINES, value, values
 
 SPEC = """
 version: 1
@@ -33,7 +33,7 @@ FILES = {
 }
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@ENGINES
 def test_change_and_delta(make_spec, engine):
     spec = make_spec(SPEC, FILES)
     f = values(
@@ -62,7 +62,7 @@ def test_change_and_delta(make_spec, engine):
     assert set(f["metric"]) == {"mrr", "mrr_change", "mrr_delta", "customers_delta", "mrr_growth"}
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@ENGINES
 def test_change_per_account_and_dimension(make_spec, engine):
     spec = make_spec(SPEC, FILES)
     f = values(spec, ["mrr_change", "mrr_delta"], period="2026-03", by=["account"], engine=engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-from conftest import REPO, value, values
+from conftest import ENGINES, REPO, value, values
 
 from cs_metrics.health import score_health
 from cs_metrics.periods import parse_period
@@ -16,7 +16,7 @@ def spec():
     return load_spec(REPO / "metrics.yaml")
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+@ENGINES
 def test_portfolio_metrics_summarise_the_account_scores(spec, engine):
     f = values(
         spec,

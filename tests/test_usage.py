@@ -29,12 +29,10 @@ from datetime import datetime
 
 import polars as pl
 import pytest
-from conftest import value, values
+from conftest import ENGINES, value, values
 from polars.testing import assert_frame_equal
 
 from cs_metrics.api import compute_metrics
-
-ENGINES = pytest.mark.parametrize("engine", ["polars", "duckdb"])
 
 ACCOUNTS = """
     account_id,signup_date,plan
