@@ -604,7 +604,7 @@ def test_failed_xlsx_leaves_previous_file(tmp_path, result, monkeypatch):
         tmp.write_bytes(b"PK partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "_write_xlsx", broken)
+    monkeypatch.setattr(render.machine, "_write_xlsx", broken)
     with pytest.raises(KeyboardInterrupt):
         write_file(result, target, "xlsx")
     assert target.read_bytes() == b"previous"
