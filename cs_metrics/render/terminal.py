@@ -20,7 +20,6 @@ _RICH_STYLE = {"good": "green", "bad": "red", "muted": "dim", "strong": "bold", 
 
 def render_table(result: MetricResult, console: Console) -> None:
     """Print the tables for people on ``console`` (colour, width as it is configured)."""
-
     blocks = build_blocks(result)
     if not blocks:
         console.print(Text("No metric values for the requested period.", style="dim"))

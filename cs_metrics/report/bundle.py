@@ -95,7 +95,6 @@ def write_file(path: Path, writer: Writer) -> None:
 
 
 def _mkdtemp(parent: Path, prefix: str) -> str:
-
     return tempfile.mkdtemp(prefix=prefix, dir=parent)
 
 
@@ -181,7 +180,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _output_error(target: Path, exc: OSError) -> OutputError:
-
     err = one_file(target / "summary", exc)
     msg = err.message.replace(
         f"cannot write {target / 'summary'}", f"cannot write the report to {target}"

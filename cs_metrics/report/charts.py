@@ -473,12 +473,16 @@ def _swatch(color: str) -> Any:
     return Patch(facecolor=color, linewidth=0)
 
 
+def band_key(band: str) -> str:
+    """A band name as a key of BAND_COLORS: "At risk" -> at_risk."""
+    return band.lower().replace(" ", "_").replace("-", "_")
+
+
 def _band_colors(bands: Sequence[str]) -> dict[str, str]:
     spare = iter(c for c in SERIES_COLORS if c not in BAND_COLORS.values())
     colors: dict[str, str] = {}
     for band in bands:
-        key = band.lower().replace(" ", "_").replace("-", "_")
-        colors[band] = BAND_COLORS.get(key) or next(spare, MUTED)
+        colors[band] = BAND_COLORS.get(band_key(band)) or next(spare, MUTED)
     return colors
 
 

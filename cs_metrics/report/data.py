@@ -94,7 +94,6 @@ def now() -> datetime:
 
 
 def report_period(spec: Spec, period: str | None, as_of: str | None) -> Period:
-
     return resolve_periods(spec, period=period, as_of=as_of)[0]
 
 
@@ -107,7 +106,6 @@ def build_report(
     engine: str = "polars",
 ) -> ReportData:
     """Compute everything one report shows for ``period`` (default: the last complete one)."""
-
     p = report_period(spec, period, as_of)
     end = data_end(spec, as_of)
     try:
@@ -170,7 +168,6 @@ def _merge(data: ReportData, warnings: list[str], rows: dict[str, int]) -> None:
 
 def _cohorts(spec: Spec, conf: ReportCohorts, p: Period, end: date, engine: str) -> Cohorts:
     """Cohorts that started up to the report period, ages measured up to its end."""
-
     g = conf.grain or (spec.model.grain if spec.model.grain in ("month", "quarter") else "month")
     last = period_of(min(p.end, end), g)
     if last.end > min(p.end, end):  # the report period ends inside a cohort period
@@ -329,13 +326,11 @@ def health_bands_frame(data: ReportData) -> pl.DataFrame:
 
 
 def input_name(comp: Any) -> str:
-
     return input_metric(comp)
 
 
 def value_unit(data: ReportData, name: str) -> str:
     """The unit of a metric-like name used in alerts and health inputs."""
-
     load_all()
     if name in data.main.metrics:
         return metric_unit(data, data.main.metrics[name])

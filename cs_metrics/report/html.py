@@ -16,7 +16,7 @@ import polars as pl
 from cs_metrics.render.html import esc, html_td, page
 from cs_metrics.render.numbers import NULL, format_value
 from cs_metrics.report import charts as ch
-from cs_metrics.report.charts import BAND_COLORS
+from cs_metrics.report.charts import BAND_COLORS, band_key
 from cs_metrics.report.data import (
     MOVEMENT_TYPES,
     ReportData,
@@ -62,7 +62,6 @@ class Chart:
 
 def charts(data: ReportData) -> list[Chart]:
     """The charts the spec has data for, in page order."""
-
     out: list[Chart] = []
     n = len(data.periods)
     span = f"last {n} {grain_word(data, n)}" if n > 1 else data.period.label
@@ -154,7 +153,6 @@ def _chip(text: str, tone: str) -> str:
 
 
 def _kpi_html(data: ReportData, name: str) -> str:
-
     value, previous, unit, note = point(data, name)
     text, tone = metric_change(data, name, value, previous, unit)
     label = metric_label(data, name)
@@ -185,11 +183,9 @@ BAND_FALLBACK = ("#ef4444", "#f59e0b", "#22c55e")
 
 
 def band_colors(data: ReportData) -> dict[str, str]:
-
     order = data.band_order
     out = {}
     for i, b in enumerate(order):
-        key = b.lower().replace(" ", "_").replace("-", "_")
         fallback = (
             BAND_FALLBACK[0]
             if i == 0
@@ -197,7 +193,7 @@ def band_colors(data: ReportData) -> dict[str, str]:
             if i == len(order) - 1
             else BAND_FALLBACK[1]
         )
-        out[b] = BAND_COLORS.get(key, fallback)
+        out[b] = BAND_COLORS.get(band_key(b), fallback)
     return out
 
 
@@ -393,7 +389,6 @@ def _breakdown_html(data: ReportData, dim: str) -> str:
 
 def _blocks_html(data: ReportData, blocks: list[Any]) -> str:
     """The family-grouped metric table, with a sparkline of each metric's trend."""
-
     by_label = {metric_label(data, n): n for n in data.shown}
     out = []
     for block in blocks:

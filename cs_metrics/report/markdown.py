@@ -30,7 +30,6 @@ ALERT_ROWS = 25  # hits in summary.md
 
 
 def render_markdown(data: ReportData, tabs: list[Table] | None = None) -> str:
-
     tabs = tabs if tabs is not None else tables(data)
     s = data.settings
     cur = data.currency

@@ -54,7 +54,6 @@ def run_report(
     engine: str = "polars",
 ) -> Run:
     """Compute, render and write one report bundle; returns what it did."""
-
     started = time.monotonic()
     p = report_period(spec, period, as_of)
     target = resolve_out_dir(spec, settings, p, out_dir)

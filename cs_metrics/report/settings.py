@@ -59,7 +59,6 @@ def report_settings(spec: Spec, name: str | None = None) -> list[Settings]:
 
 
 def _settings(spec: Spec, name: str, report: Any) -> Settings:
-
     m = spec.model
     r = report if report is not None else Report()
     billing = "subscriptions" in m.sources or "invoices" in m.sources

@@ -62,7 +62,6 @@ def tables(data: ReportData) -> list[Table]:
 
 
 def _with_change(frame: pl.DataFrame) -> pl.DataFrame:
-
     v, p = pl.col("value"), pl.col("previous")
     return frame.with_columns(
         (v - p).round(VALUE_DECIMALS).alias("change"),
@@ -74,7 +73,6 @@ def _with_change(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def metrics_table(data: ReportData) -> Table:
-
     labels = metric_labels(data)
     frame = _with_change(period_rows(data))
     frame = frame.select(
@@ -124,7 +122,6 @@ def breakdown_table(data: ReportData, dim: str) -> Table:
 
 
 def trend_table(data: ReportData) -> Table:
-
     frame = series_frame(data)
     units = {n: metric_unit(data, m) for n, m in data.main.metrics.items()}
     return Table(
@@ -160,10 +157,7 @@ def health_accounts_frame(data: ReportData) -> pl.DataFrame:
         pl.col("account").cast(pl.String),
     )
     if data.account_names:
-        names = pl.DataFrame(
-            {"account": list(data.account_names), "name": list(data.account_names.values())},
-            schema={"account": pl.String, "name": pl.String},
-        )
+        names = _names_frame(data)
         h = h.join(names, on="account", how="left")
     if data.alerts is not None and data.alerts.height:
         fired = (
@@ -178,6 +172,14 @@ def health_accounts_frame(data: ReportData) -> pl.DataFrame:
     first = [c for c in fixed if c in h.columns]
     rest = [c for c in h.columns if c not in first]
     return finite(h.select(*first, *rest).sort(["score", "account"], nulls_last=True))
+
+
+def _names_frame(data: ReportData) -> pl.DataFrame:
+    """account, name: the accounts source's names, to join onto account rows."""
+    return pl.DataFrame(
+        {"account": list(data.account_names), "name": list(data.account_names.values())},
+        schema={"account": pl.String, "name": pl.String},
+    )
 
 
 def health_accounts_table(data: ReportData) -> Table:
@@ -210,10 +212,7 @@ def alerts_table(data: ReportData) -> Table:
     assert data.alerts is not None
     frame = data.alerts
     if data.account_names and "account" in frame.columns:
-        names = pl.DataFrame(
-            {"account": list(data.account_names), "name": list(data.account_names.values())},
-            schema={"account": pl.String, "name": pl.String},
-        )
+        names = _names_frame(data)
         frame = frame.with_columns(pl.col("account").cast(pl.String)).join(
             names, on="account", how="left", maintain_order="left"
         )
@@ -254,7 +253,6 @@ def cohorts_table(data: ReportData) -> Table:
 
 def definitions_frame(data: ReportData) -> pl.DataFrame:
     """section, name, label, type, unit, definition, options, sources: every definition used."""
-
     load_all()
     rows: list[dict[str, Any]] = []
     spec_metrics = data.spec.model.metrics
@@ -458,7 +456,6 @@ def breakdown_matrix(
 
 
 def all_metrics_blocks(data: ReportData) -> list[Block]:
-
     frame = period_rows(data)
     result = MetricResult(
         frame=frame,
