@@ -90,7 +90,15 @@ from cs_metrics.render.numbers import (
     unit_kind,
 )
 from cs_metrics.render.terminal import render_table
-from cs_metrics.render.xlsx import Sheet, safe_sheet_name, write_sheets, xlsx_number_format
+from cs_metrics.render.xlsx import (
+    XLSX_HEADER,
+    XLSX_MAX_WIDTH,
+    XLSX_OPTIONS,
+    Sheet,
+    safe_sheet_name,
+    write_sheets,
+    xlsx_number_format,
+)
 
 __all__ = [
     "CURRENCY_SYMBOLS",
@@ -104,6 +112,9 @@ __all__ = [
     "TEXT_FORMATS",
     "TREND",
     "UP",
+    "XLSX_HEADER",
+    "XLSX_MAX_WIDTH",
+    "XLSX_OPTIONS",
     "Block",
     "Cell",
     "Sheet",
