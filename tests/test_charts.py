@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 import polars as pl
 import pytest
 
-from cs_metrics import charts
+from cs_metrics.report import charts, charts_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
@@ -231,20 +231,20 @@ def test_no_data(case: str) -> None:
 
 
 def test_axis_numbers() -> None:
-    assert charts._money(12_300, "USD") == "$12.3k"
-    assert charts._money(1_250_000, "EUR") == "€1.25M"
-    assert charts._money(-5_000, "USD") == "\u2212$5k"
-    assert charts._money(999_960, "USD") == "$1M"
-    assert charts._money(800, "SEK") == "800 SEK"
-    assert charts._period_labels(["2025-12", "2026-01", "2026-02"]) == [
+    assert charts_svg._money(12_300, "USD") == "$12.3k"
+    assert charts_svg._money(1_250_000, "EUR") == "€1.25M"
+    assert charts_svg._money(-5_000, "USD") == "\u2212$5k"
+    assert charts_svg._money(999_960, "USD") == "$1M"
+    assert charts_svg._money(800, "SEK") == "800 SEK"
+    assert charts_svg._period_labels(["2025-12", "2026-01", "2026-02"]) == [
         "Dec\n2025",
         "Jan\n2026",
         "Feb",
     ]
-    assert charts._period_labels(["2026-Q1", "2026-Q2"]) == ["Q1\n2026", "Q2"]
-    assert charts._period_labels(["2026-W01"]) == ["2026-W01"]
+    assert charts_svg._period_labels(["2026-Q1", "2026-Q2"]) == ["Q1\n2026", "Q2"]
+    assert charts_svg._period_labels(["2026-W01"]) == ["2026-W01"]
 
 
 def test_importing_charts_leaves_matplotlib_unloaded() -> None:
-    code = "import sys, cs_metrics.charts; sys.exit('matplotlib' in sys.modules)"
+    code = "import sys, cs_metrics.report.charts; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

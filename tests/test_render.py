@@ -604,7 +604,7 @@ def test_failed_xlsx_leaves_previous_file(tmp_path, result, monkeypatch):
         tmp.write_bytes(b"PK partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(render, "_write_xlsx", broken)
+    monkeypatch.setattr(render.machine, "_write_xlsx", broken)
     with pytest.raises(KeyboardInterrupt):
         write_file(result, target, "xlsx")
     assert target.read_bytes() == b"previous"
@@ -733,3 +733,27 @@ def test_format_value(value, unit, currency, expected):
 )
 def test_format_change(value, previous, unit, better, expected):
     assert format_change(value, previous, unit, "USD", better) == expected
+
+
+def test_every_html_page_shares_one_skeleton_and_stylesheet(tmp_path, result):
+    """csm compute -o x.html, the record pages (health, alerts, cohorts) and the report's
+    summary.html are drawn on one skeleton with one stylesheet, templates/page.css."""
+    repo = Path(__file__).resolve().parent.parent
+    css = (repo / "cs_metrics" / "templates" / "page.css").read_text(encoding="utf-8").strip()
+    write_file(result, tmp_path / "m.html", "html")
+    write_frame(pl.DataFrame({"account": ["a1"], "score": [41.5]}), tmp_path / "h.html", "html")
+    pages = [
+        (tmp_path / "m.html").read_text(encoding="utf-8"),
+        (tmp_path / "h.html").read_text(encoding="utf-8"),
+        (repo / "docs" / "example-report" / "summary.html").read_text(encoding="utf-8"),
+    ]
+    for page in pages:
+        head, _, body = page.partition("<title>")
+        assert head == (
+            '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            '<meta name="color-scheme" content="light">\n'
+        )
+        assert f"</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n" in body
+        assert body.endswith("\n</div>\n</body>\n</html>\n")
+    assert "41.50" in pages[1] and 'class="notice"' not in pages[1]

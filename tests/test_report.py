@@ -14,6 +14,7 @@ from helpers import invoke
 
 from cs_metrics import report
 from cs_metrics.report import MARKER
+from cs_metrics.report import bundle as report_bundle
 from cs_metrics.spec import load_spec
 
 # MRR by account at month ends (end_date exclusive):
@@ -320,7 +321,7 @@ def test_a_failure_midway_leaves_the_previous_bundle(
     bundle = spec_path.parent / "reports" / "2026-03"
     before = snapshot(bundle)
     written = []
-    real = report.write_file
+    real = report_bundle.write_file
 
     def fail_after_first(path: Path, writer: report.Writer) -> None:
         if written:
@@ -328,7 +329,7 @@ def test_a_failure_midway_leaves_the_previous_bundle(
         real(path, writer)
         written.append(path)
 
-    monkeypatch.setattr(report, "write_file", fail_after_first)
+    monkeypatch.setattr(report_bundle, "write_file", fail_after_first)
     res = invoke(["report", "--spec", spec_path], code=code)
     assert len(written) == 1 and written[0].parent.name.startswith(".2026-03.csm-tmp-")
     assert snapshot(bundle) == before  # same files, same bytes, same mtimes
@@ -356,7 +357,7 @@ def test_a_run_killed_between_the_renames_is_recovered(tmp_path: Path) -> None:
     old.mkdir()
     (old / MARKER).write_text("{}")
     (old / "summary.md").write_text("previous")
-    report._recover(target)
+    report_bundle._recover(target)
     assert (target / "summary.md").read_text() == "previous"
     assert not old.exists()
 
@@ -447,7 +448,7 @@ def test_xlsx_text_is_never_a_formula(tmp_path: Path) -> None:
 
     from openpyxl import load_workbook
 
-    from cs_metrics.report_render import Table, xlsx_bytes
+    from cs_metrics.report import Table, xlsx_bytes
 
     data = SimpleNamespace(
         settings=SimpleNamespace(title="=1+1"),

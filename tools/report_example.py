@@ -1,6 +1,6 @@
 """Regenerate the committed example report, ``docs/example-report/``.
 
-    uv run python -m cs_metrics.report_example [DIR]
+    uv run python tools/report_example.py [DIR]
 
 It runs the default report over the bundled sample data (``metrics.yaml``, as of
 2026-10-31) as cron would on 2026-11-01 at 06:00 UTC (``SOURCE_DATE_EPOCH`` fixes the

@@ -1,4 +1,4 @@
-"""Generate the reference docs from the code: `uv run python -m cs_metrics.docs`.
+"""Generate the reference docs from the code: `uv run python tools/gen_docs.py`.
 
 docs/metrics.md (the metric catalogue), docs/cli.md (every command's help) and
 docs/metrics.schema.json (the spec's JSON Schema). A test fails when a committed copy is
@@ -19,7 +19,7 @@ def metrics_md() -> str:
 
     head = (
         "# Metric catalogue\n\n"
-        "Generated from the code by `uv run python -m cs_metrics.docs`; do not edit by hand.\n"
+        "Generated from the code by `uv run python tools/gen_docs.py`; do not edit by hand.\n"
         "Definitions follow ../shared/METRICS.md; `csm metrics` prints the same table.\n\n"
         "Units: a currency code (the spec's `currency`), `ratio` (a fraction: 0.05 is 5 %), "
         "`count`, `days`, `hours`, `score`, `number`.\n"
@@ -39,7 +39,7 @@ def cli_md() -> str:
     ctx.terminal_width = ctx.max_content_width = 100
     parts = [
         "# Command-line reference\n",
-        "Generated from the code by `uv run python -m cs_metrics.docs`; do not edit by hand.\n",
+        "Generated from the code by `uv run python tools/gen_docs.py`; do not edit by hand.\n",
         "```text\n" + group.get_help(ctx).rstrip() + "\n```\n",
     ]
     for name in group.list_commands(ctx):

@@ -1,0 +1,154 @@
+"""Excel workbooks: sheets from frames with number formats by unit, a bold frozen header,
+filters and sized columns. xlsxwriter is imported on first use (``csm --help`` stays fast)."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import polars.selectors as cs
+
+from cs_metrics.render.numbers import CURRENCY_SYMBOLS, unit_kind
+
+
+def xlsx_number_format(unit: str, currency: str = "USD") -> str:
+    """The Excel number format for a unit ("$#,##0.00", "0.0%", "#,##0" ...)."""
+    kind = unit_kind(unit)
+    if kind == "currency":
+        code = currency if unit == "currency" else unit
+        if code == "USD":
+            return "$#,##0.00"
+        symbol = CURRENCY_SYMBOLS.get(code)
+        return f'"{symbol}"#,##0.00' if symbol else f'#,##0.00 "{code}"'
+    return {
+        "ratio": "0.0%",
+        "count": "#,##0",
+        "days": "#,##0.0",
+        "hours": "#,##0.0",
+        "score": "0.0",
+    }.get(kind, "#,##0.00")
+
+
+# Data text is never a formula or a link (formula injection). NaN/inf are written as empty
+# cells (see _write_sheet); nan_inf_to_errors is the safety net.
+XLSX_OPTIONS = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
+XLSX_HEADER = {"bold": True, "bottom": 1, "bg_color": "#F2F2F2"}
+XLSX_MAX_WIDTH = 420  # pixels (about 60 characters): autofit stops there
+
+
+@dataclass
+class Sheet:
+    """One worksheet for :func:`write_sheets`: ``frame`` as an Excel table.
+
+    ``units`` gives a column's unit (its number format); ``row_units`` names, for a column
+    whose unit varies by row (long tables), the column holding each row's unit; the first
+    ``freeze`` columns stay in view with the header; ``conditional_formats`` go to polars as is.
+    """
+
+    name: str
+    frame: pl.DataFrame
+    units: dict[str, str] = field(default_factory=dict)
+    row_units: dict[str, str] = field(default_factory=dict)
+    freeze: int = 0
+    conditional_formats: dict[Any, Any] = field(default_factory=dict)
+
+
+def safe_sheet_name(name: str, taken: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique."""
+    base = re.sub(r"[\[\]:*?/\\]", "_", name)[:31] or "sheet"
+    out, i = base, 2
+    while out.lower() in taken:
+        suffix = f"_{i}"
+        out, i = base[: 31 - len(suffix)] + suffix, i + 1
+    taken.add(out.lower())
+    return out
+
+
+def write_sheets(
+    target: Path | io.BytesIO,
+    sheets: Iterable[Sheet],
+    currency: str = "USD",
+    properties: dict[str, Any] | None = None,
+) -> None:
+    """Write ``sheets`` to one workbook with polars' ``write_excel``: number formats from
+    units, bold frozen header, autofilter, autofit widths. A failure to create the file is
+    raised as the OSError behind it (atomic_write maps that to an exit code)."""
+    import xlsxwriter
+    from xlsxwriter.exceptions import FileCreateError
+
+    in_memory = not isinstance(target, Path)
+    book = xlsxwriter.Workbook(
+        target if in_memory else str(target), {**XLSX_OPTIONS, "in_memory": in_memory}
+    )
+    try:
+        if properties:
+            book.set_properties(properties)
+        taken: set[str] = set()
+        for sheet in sheets:
+            _write_sheet(book, safe_sheet_name(sheet.name, taken), sheet, currency)
+    finally:
+        try:
+            book.close()
+        except FileCreateError as exc:  # xlsxwriter wraps the OSError; let atomic_write map it
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, OSError):
+                raise cause from None
+            raise OSError(str(exc)) from None
+
+
+def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
+    from xlsxwriter.utility import xl_col_to_name, xl_pixel_width
+
+    frame = sheet.frame
+    if not frame.width:
+        book.add_worksheet(name)
+        return
+    frame = frame.with_columns(  # NaN and inf: empty cells, as in the machine formats
+        pl.when(pl.col(c).is_finite()).then(pl.col(c)).alias(c)
+        for c, dtype in frame.schema.items()
+        if dtype.is_float()
+    )
+    formats: dict[Any, Any] = {
+        c: xlsx_number_format(u, currency) for c, u in sheet.units.items() if u and c in frame
+    }
+    conditional: dict[Any, Any] = dict(sheet.conditional_formats)
+    for column, unit_column in sheet.row_units.items():
+        # one number format per column in Excel: "General", then one conditional format per
+        # unit, chosen by a formula on the row's unit cell (relative to the first data row)
+        ref = f"${xl_col_to_name(frame.get_column_index(unit_column))}2"
+        formats[column] = "General"
+        conditional[column] = [
+            {
+                "type": "formula",
+                "criteria": f'={ref}="{unit.replace(chr(34), chr(34) * 2)}"',
+                "format": {"num_format": xlsx_number_format(unit, currency)},
+            }
+            for unit in frame[unit_column].drop_nulls().unique(maintain_order=True).to_list()
+            if unit
+        ]
+    frame.write_excel(
+        book,
+        name,
+        table_style="Table Style Light 1",
+        column_formats=formats,
+        conditional_formats=conditional or None,
+        header_format=XLSX_HEADER,
+        float_precision=2,
+        autofilter=True,
+        freeze_panes=(1, sheet.freeze),
+    )
+    worksheet = book.get_worksheet_by_name(name)
+    worksheet.autofit(max_width=XLSX_MAX_WIDTH)
+    # autofit measures a number as str(number), not as its format shows it ("$11,800.00"):
+    # size numeric columns for the largest magnitude with separators, 2 decimals and a
+    # symbol, so Excel never shows "####"
+    for column in frame.select(cs.numeric()).columns:
+        if (big := frame[column].abs().max()) is not None:
+            j = frame.get_column_index(column)
+            shown = xl_pixel_width(f"{big:,.2f}") + 28
+            worksheet.set_column_pixels(j, j, max(xl_pixel_width(column) + 16, shown) + 7)
