@@ -225,7 +225,7 @@ def now() -> datetime:
 
 
 def report_period(spec: Spec, period: str | None, as_of: str | None) -> Period:
-    from cs_metrics.api import resolve_periods
+    from cs_metrics.timeframe import resolve_periods
 
     return resolve_periods(spec, period=period, as_of=as_of)[0]
 
@@ -239,8 +239,8 @@ def build_report(
     engine: str = "polars",
 ) -> ReportData:
     """Compute everything one report shows for ``period`` (default: the last complete one)."""
-    from cs_metrics.api import data_end, incomplete
     from cs_metrics.engine import compute
+    from cs_metrics.timeframe import data_end, incomplete
 
     p = report_period(spec, period, as_of)
     end = data_end(spec, as_of)
