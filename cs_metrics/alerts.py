@@ -197,9 +197,9 @@ def evaluate_alerts(
     import narwhals.stable.v2 as nw
     import polars as pl
 
-    from cs_metrics.api import data_end, incomplete, resolve_periods
     from cs_metrics.engine import compute
     from cs_metrics.expr import parse_expr
+    from cs_metrics.timeframe import data_end, incomplete, resolve_periods
 
     floor = severity_rank(min_severity) if min_severity else 0
     cur = resolve_periods(spec, period=period, as_of=as_of)[0]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
+from cs_metrics.errors import UsageError
 from cs_metrics.metrics.registry import FAMILIES, load_all, unit_of
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from cs_metrics.output import Output
     from cs_metrics.spec import Spec
 
 
@@ -55,45 +56,17 @@ def catalogue_frame(spec: Spec | None = None) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
-def render_catalogue(frame: pl.DataFrame, fmt: str, out: Output) -> None:
-    import json
-
-    from rich.table import Table
-
-    from cs_metrics.errors import UsageError
-
-    kind = fmt if fmt != "auto" else ("table" if out.stdout_is_terminal else "csv")
-    if kind == "table":
-        for origin in frame["defined_in"].unique(maintain_order=True).to_list():
-            part = frame.filter(frame["defined_in"] == origin)
-            title = (
-                "Built-in metric types" if origin == "built-in" else f"Metrics defined in {origin}"
-            )
-            table = Table(title=title, title_justify="left", show_lines=False)
-            for col in (
-                ("metric", "family", "unit", "sources", "formula")
-                if origin == "built-in"
-                else ("metric", "type", "unit", "formula", "options")
-            ):
-                table.add_column(col, overflow="fold")
-            for row in part.iter_rows(named=True):
-                cols = (
-                    ("metric", "family", "unit", "sources", "formula")
-                    if origin == "built-in"
-                    else ("metric", "type", "unit", "formula", "options")
-                )
-                table.add_row(*[str(row[c]) for c in cols])
-            out.out.print(table)
-    elif kind in ("csv", "tsv"):
-        out.data(frame.write_csv(separator="," if kind == "csv" else "\t"))
-    elif kind == "json":
-        out.data(json.dumps(frame.to_dicts(), indent=2))
-    elif kind == "ndjson":
-        out.data("\n".join(json.dumps(r) for r in frame.to_dicts()))
-    elif kind == "markdown":
-        out.data(catalogue_markdown(frame))
-    else:
-        raise UsageError(f"--format {fmt!r}: use auto, table, csv, tsv, json, ndjson or markdown")
+def catalogue_text(frame: pl.DataFrame, kind: str) -> str:
+    """The catalogue as csv, tsv, json, ndjson or markdown text (tables: cs_metrics.tables)."""
+    if kind in ("csv", "tsv"):
+        return frame.write_csv(separator="," if kind == "csv" else "\t")
+    if kind == "json":
+        return json.dumps(frame.to_dicts(), indent=2)
+    if kind == "ndjson":
+        return "\n".join(json.dumps(r) for r in frame.to_dicts())
+    if kind == "markdown":
+        return catalogue_markdown(frame)
+    raise UsageError(f"--format {kind!r}: use auto, table, csv, tsv, json, ndjson or markdown")
 
 
 def catalogue_markdown(frame: pl.DataFrame) -> str:

@@ -83,8 +83,8 @@ def cohort_periods(
     Default: the last 12 complete periods; ``--from`` alone runs to the last complete one,
     ``--to`` alone starts 11 periods earlier.
     """
-    from cs_metrics.api import data_end
     from cs_metrics.periods import last_complete, parse_period, period_of, series
+    from cs_metrics.timeframe import data_end
 
     g = grain or spec.model.grain
     if g not in COHORT_GRAINS:
@@ -302,4 +302,33 @@ def _finish(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort("c_rank", "age").select(COLUMNS)
 
 
-__all__ = ["ALL", "COHORT_GRAINS", "COLUMNS", "Cohorts", "cohort_frame", "compute_cohorts"]
+# ------------------------------------------------------------- the records as triangles
+def triangle(frame: pl.DataFrame, value: str) -> pl.DataFrame:
+    """One row per cohort ("all" last), one column per age ("0", "1" ...) holding ``value``."""
+    import polars as pl
+
+    order = frame.select("cohort").unique(maintain_order=True)
+    wide = frame.pivot(on="age", index="cohort", values=value, sort_columns=True)
+    ages = sorted((c for c in wide.columns if c != "cohort"), key=int)
+    return order.join(wide, on="cohort", how="left", maintain_order="left").select(
+        "cohort", *[pl.col(a) for a in ages]
+    )
+
+
+def cohort_sizes(frame: pl.DataFrame) -> pl.DataFrame:
+    """cohort -> customers_start, mrr_start (the age-0 row, in frame order)."""
+    import polars as pl
+
+    return frame.filter(pl.col("age") == 0).select("cohort", "customers_start", "mrr_start")
+
+
+__all__ = [
+    "ALL",
+    "COHORT_GRAINS",
+    "COLUMNS",
+    "Cohorts",
+    "cohort_frame",
+    "cohort_sizes",
+    "compute_cohorts",
+    "triangle",
+]

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from cs_metrics.output import Output
     from cs_metrics.spec import Spec
 
 Vals = dict[str, float]
@@ -192,9 +191,9 @@ def explain_metric(
     """Every fact `csm explain` shows, as a JSON-ready dict."""
     import polars as pl
 
-    from cs_metrics.api import data_end, incomplete, resolve_periods
     from cs_metrics.engine import CHANGE, compute, requests_for
     from cs_metrics.render import format_value
+    from cs_metrics.timeframe import data_end, incomplete, resolve_periods
 
     by = list(by or [])
     req = next(r for r in requests_for(spec, [name]) if r.name == name)  # unknown: exit 2
@@ -377,59 +376,3 @@ def _arithmetic(
             text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(key)}(?![A-Za-z0-9_])", fmt(key), text)
         return f"{text} = {shown}"
     return None
-
-
-def render_explain(facts: dict[str, Any], out: Output) -> None:
-    """The facts for people: definition, value with the previous one, inputs, arithmetic."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    from cs_metrics.render import format_value
-
-    p = out.out.print
-    e = escape
-    title = facts["metric"]
-    if facts.get("label") and facts["label"] != title:
-        title += f" ({facts['label']})"
-    p(f"[bold]{e(title)}[/bold]  {e(facts['type'])} · unit {e(facts['unit'])}")
-    if facts.get("description"):
-        p(f"  {e(str(facts['description']))}")
-    p(f"  formula: {e(facts['formula'])}")
-    if facts.get("filter"):
-        p(f"  filter:  {e(facts['filter'])}")
-    opts = {k: v for k, v in (facts.get("options") or {}).items() if k != "filter"}
-    if opts:
-        p(f"  options: {e(', '.join(f'{k}={v}' for k, v in opts.items()))}")
-    for s in facts.get("sources") or []:
-        where = ", ".join(s["files"]) if s["files"] else "not configured"
-        p(f"  reads:   {e(s['role'])} ({e(where)})")
-    p("")
-    unit = facts["unit"]
-    if facts["by"]:
-        table = Table(title=f"{facts['metric']} in {facts['period']}", title_justify="left")
-        for d in facts["by"]:
-            table.add_column(d)
-        for col in ("value", f"previous ({facts['previous_period']})", "how"):
-            table.add_column(col, overflow="fold")
-        for r in facts["rows"]:
-            how = r.get("arithmetic") or r.get("note") or ""
-            table.add_row(
-                *[e(str(r[d])) for d in facts["by"]],
-                r["display"],
-                format_value(r["previous"], unit, facts["currency"]),
-                e(how),
-            )
-        p(table)
-        return
-    p(
-        f"  {e(facts['period'])}: [bold]{e(facts.get('display', '—'))}[/bold]   "
-        f"(previous {e(facts['previous_period'])}: {e(format_value(facts.get('previous'), unit, facts['currency']))})"
-    )
-    if facts.get("value") is None and facts.get("note"):
-        p(f"  null because: {e(facts['note'])}")
-    if facts.get("inputs"):
-        p("  inputs:")
-        for i in facts["inputs"]:
-            p(f"    {e(i['label'])} ({e(i['metric'])}, {e(i['period'])}): {e(i['display'])}")
-    if facts.get("arithmetic"):
-        p(f"  [bold]{e(facts['arithmetic'])}[/bold]")

@@ -375,3 +375,34 @@ def _series(first: Period, last: Period) -> list[Period]:
 
 def finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
+
+
+# ---------------------------------------------------------------- csm health: the listing
+def band_summary(frame: pl.DataFrame, hb: Health) -> pl.DataFrame:
+    """band -> accounts and MRR (worst band first; unscored accounts last, band null)."""
+    order = band_order(hb)
+    per = frame.group_by("band").agg(pl.len().alias("accounts"), pl.col("mrr").sum().alias("mrr"))
+    rank = pl.col("band").replace_strict({b: i for i, b in enumerate(order)}, default=len(order))
+    return per.sort(rank)
+
+
+def select_accounts(
+    frame: pl.DataFrame, hb: Health, bands: list[str] | None, sort: str, top: int | None
+) -> pl.DataFrame:
+    """Filter by band, sort (score ascending or MRR at risk descending), keep the first N.
+
+    Adds ``mrr_at_risk`` = MRR x (100 - score) / 100."""
+    frame = frame.with_columns(
+        (pl.col("mrr") * (100.0 - pl.col("score")) / 100.0).alias("mrr_at_risk")
+    )
+    if bands:
+        known = band_order(hb)
+        unknown = [b for b in bands if b not in known]
+        if unknown:
+            raise UsageError(f"--band {unknown[0]!r}: the spec's bands are {', '.join(known)}")
+        frame = frame.filter(pl.col("band").is_in(bands))
+    if sort == "mrr_at_risk":
+        frame = frame.sort(["mrr_at_risk", "account"], descending=[True, False], nulls_last=True)
+    else:
+        frame = frame.sort(["score", "account"], nulls_last=True)
+    return frame.head(top) if top else frame

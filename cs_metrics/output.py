@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 
 @dataclass
@@ -42,20 +43,14 @@ class Output:
 
     def warn(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(f"[yellow]warning:[/yellow] {_escape(message)}")
+            self.err.print(f"[yellow]warning:[/yellow] {escape(message)}")
 
     def info(self, message: str) -> None:
         if not self.quiet:
-            self.err.print(_escape(message))
+            self.err.print(escape(message))
 
     def error(self, message: str) -> None:
-        self.err.print(f"[bold red]error:[/bold red] {_escape(message)}")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        self.err.print(f"[bold red]error:[/bold red] {escape(message)}")
 
 
 def debug_enabled(flag: bool = False) -> bool:

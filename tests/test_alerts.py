@@ -9,7 +9,6 @@ import pytest
 from conftest import write_spec
 from helpers import invoke
 
-import cs_metrics.cli_alerts  # noqa: F401  (registers `csm alerts` / `csm explain`)
 from cs_metrics.alerts import evaluate_alerts
 from cs_metrics.errors import SpecError, UsageError
 from cs_metrics.spec import load_spec

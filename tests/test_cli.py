@@ -1031,6 +1031,20 @@ def test_compute_help_lists_formats_and_extensions():
     )
 
 
+def test_every_command_has_the_common_options_last():
+    """--quiet, --color/--no-color and --debug come from one place (cli/command.py) and
+    are listed after each command's own options."""
+    from typer.main import get_command
+
+    group = get_command(app)
+    for name, cmd in group.commands.items():
+        assert [p.name for p in cmd.params][-3:] == ["quiet", "color", "debug"], name
+        r = invoke([name, "--help"])
+        assert r.stdout.index("--quiet") < r.stdout.index("--no-color") < r.stdout.index("--debug")
+    r = invoke(["schema", "-q", "--no-color", "--debug"])
+    assert json.loads(r.stdout)["title"]
+
+
 def test_python_dash_m_help():
     run_subprocess(["--help"], stdout=["Usage", "compute"])
 

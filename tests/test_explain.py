@@ -9,7 +9,6 @@ from conftest import write_spec
 from helpers import invoke
 from test_alerts import ACCOUNTS, SUBS
 
-import cs_metrics.cli_alerts  # noqa: F401  (registers `csm alerts` / `csm explain`)
 from cs_metrics.explain import explain_metric
 from cs_metrics.spec import load_spec
 

@@ -21,7 +21,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cs_metrics.cli_health  # noqa: F401  (registers `csm health`)
 from cs_metrics.errors import SpecError
 from cs_metrics.health import backtest, score_frame, score_health
 from cs_metrics.periods import parse_period, series

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import REPO, invoke, run_subprocess
 
-from cs_metrics.cli_init import REPO_SCHEMA_PATH, render_spec, template_text
+from cs_metrics.scaffold import REPO_SCHEMA_PATH, render_spec, template_text
 from cs_metrics.spec import load_spec
 from cs_metrics.spec.models import json_schema
 
@@ -144,7 +144,7 @@ def test_repo_metrics_yaml_is_the_template():
     repo = (REPO / "metrics.yaml").read_text(encoding="utf-8")
     assert repo == render_spec(REPO_SCHEMA_PATH), (
         "metrics.yaml and cs_metrics/templates/metrics.yaml drifted: edit the template, then "
-        "run `uv run python -m cs_metrics.cli_init` to rewrite metrics.yaml from it"
+        "run `uv run python -m cs_metrics.scaffold` to rewrite metrics.yaml from it"
     )
 
 

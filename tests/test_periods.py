@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import pytest
 
-from cs_metrics import api
+from cs_metrics import api, timeframe
 from cs_metrics.errors import ExitCode, UsageError
 from cs_metrics.periods import (
     GRAINS,
@@ -425,7 +425,7 @@ def test_without_as_of_today_is_the_clock(make_spec, monkeypatch):
         def today(cls):
             return cls(2026, 7, 4)
 
-    monkeypatch.setattr(api, "date", FixedDate)
+    monkeypatch.setattr(timeframe, "date", FixedDate)
     spec = make_spec("version: 1\n")
     assert resolve(spec) == ["2026-06"]
     assert resolve(spec, grain="quarter") == ["2026-Q2"]

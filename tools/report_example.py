@@ -42,9 +42,9 @@ def chromium_path() -> str | None:
 
 def generate(out_dir: Path) -> Path:
     """Write the example bundle into ``out_dir`` (atomically, like ``csm report``)."""
-    from cs_metrics.api import data_end
     from cs_metrics.report import report_settings, run_report
     from cs_metrics.spec import load_spec
+    from cs_metrics.timeframe import data_end
 
     out_dir = Path(out_dir).resolve()
     with contextlib.chdir(REPO):  # paths in the report read "metrics.yaml", "sample_data/..."

@@ -12,7 +12,6 @@ from typing import Any
 import polars as pl
 
 from cs_metrics.alerts import evaluate_alerts
-from cs_metrics.api import data_end, incomplete, resolve_periods
 from cs_metrics.cohorts import Cohorts, compute_cohorts
 from cs_metrics.engine import CHANGE_NAME, compute
 from cs_metrics.errors import UsageError
@@ -25,6 +24,7 @@ from cs_metrics.result import MetricMeta, MetricResult
 from cs_metrics.sources import scan_source
 from cs_metrics.spec import Spec
 from cs_metrics.spec.models import ReportCohorts
+from cs_metrics.timeframe import data_end, incomplete, resolve_periods
 
 # Chart inputs: metric *types* computed even when the report does not list them.
 MOVEMENT_TYPES = (

@@ -1,7 +1,5 @@
 """``csm report [NAME]``: write the period's report bundle, atomically (cs_metrics.report).
 
-Registered on the shared Typer app when imported (``cs_metrics.cli`` imports this module).
-
 Streams: warnings and "wrote report to DIR (N files)" go to stderr and are silenced by
 ``--quiet``; the one log line per report (timestamp, report, period, status, rows read per
 source, files, directory, duration) is always written to stderr — also with ``--quiet`` and
@@ -15,24 +13,15 @@ from typing import Annotated
 
 import typer
 
-from cs_metrics.cli import (
-    AsOfOpt,
-    ColorOpt,
-    DebugOpt,
-    EngineOpt,
-    PeriodOpt,
-    QuietOpt,
-    SpecOpt,
-    _guarded,
-    app,
-)
+from cs_metrics import api
+from cs_metrics.cli.command import command
+from cs_metrics.cli.options import AsOfOpt, EngineOpt, PeriodOpt, SpecOpt
 from cs_metrics.errors import CsmError, ExitCode
 from cs_metrics.output import Output
 
 
-@app.command("report")
-@_guarded
-def report_cmd(
+@command
+def report(
     name: Annotated[
         str | None,
         typer.Argument(
@@ -56,9 +45,6 @@ def report_cmd(
         ),
     ] = None,
     engine: EngineOpt = "polars",
-    quiet: QuietOpt = False,
-    color: ColorOpt = None,
-    debug: DebugOpt = False,
     *,
     out: Output,
 ) -> None:
@@ -70,27 +56,19 @@ def report_cmd(
 
     Example: csm report --period 2026-10 --out-dir /srv/reports/{period}
     """
-    from cs_metrics.errors import UsageError
-    from cs_metrics.report import log_line, report_period, report_settings, run_report, shown_path
-    from cs_metrics.spec import load_spec
+    from cs_metrics.report import log_line, shown_path  # polars: not at `csm --help`
 
     started = time.monotonic()
     label: str | None = None
     current = name or "-"
     try:
-        loaded = load_spec(spec)
-        reports = report_settings(loaded, name)
-        if out_dir is not None and len(reports) > 1 and "{name}" not in out_dir:
-            raise UsageError(
-                f"--out-dir {out_dir} would hold {len(reports)} reports "
-                f"({', '.join(r.name for r in reports)}): name one report, or put {{name}} "
-                "in --out-dir"
-            )
-        label = report_period(loaded, period, as_of).label
+        loaded = api.load_spec(spec)
+        reports = api.reports(loaded, name, out_dir=out_dir)
+        label = api.report_period(loaded, period, as_of).label
         for settings in reports:
             current = settings.name
             one = time.monotonic()
-            run = run_report(
+            run = api.report(
                 loaded, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine
             )
             for w in run.warnings:

@@ -1,11 +1,10 @@
-"""`csm init [DIR]`: scaffold a working project (spec, its JSON Schema, the sample exports).
+"""Scaffold a working project (``csm init``): the spec, its JSON Schema, the sample exports.
 
 One source of truth: the spec template ships in the package (``templates/metrics.yaml``),
 so an installed ``csm`` can scaffold without the repository. The repository's own
 ``metrics.yaml`` is that template with line 1 pointing at ``docs/metrics.schema.json``
-(tests/test_init.py fails when they drift; ``python -m cs_metrics.cli_init`` rewrites it).
+(tests/test_init.py fails when they drift; ``python -m cs_metrics.scaffold`` rewrites it).
 
-``scaffold()`` is the library function; the command only parses options and reports.
 Nothing is written when a target exists (unless ``force``); each file is written
 atomically, and ``sample_data/`` is generated next to the target and swapped in whole.
 """
@@ -13,21 +12,17 @@ atomically, and ``sample_data/`` is generated next to the target and swapped in 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import shlex
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from cs_metrics.atomic import umask
-from cs_metrics.cli import ColorOpt, DebugOpt, QuietOpt, _guarded, app
+from cs_metrics.atomic import atomic_write_text, umask
 from cs_metrics.errors import OutputError
-from cs_metrics.output import Output
 
 SPEC_NAME = "metrics.yaml"
 SCHEMA_NAME = "metrics.schema.json"
@@ -53,9 +48,8 @@ def render_spec(schema_path: str = INIT_SCHEMA_PATH) -> str:
 
 
 def schema_text() -> str:
-    import json
-
-    from cs_metrics.spec.models import json_schema
+    """metrics.yaml's JSON Schema, as `csm schema` prints it and `csm init` writes it."""
+    from cs_metrics.spec.models import json_schema  # pydantic: not at `csm --help`
 
     return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"
 
@@ -103,9 +97,6 @@ def scaffold(directory: Path, *, force: bool = False, sample: bool = True) -> Sc
                 "use --force to overwrite"
             )
     _writable_dir(directory)
-
-    from cs_metrics.atomic import atomic_write_text
-
     done = Scaffold(directory)
     if sample:  # first: the slowest step and the likeliest to fail (disk space)
         done.sample_files = _write_sample(directory / SAMPLE_DIR)
@@ -133,7 +124,7 @@ def _writable_dir(directory: Path) -> None:
 
 def _write_sample(target: Path) -> int:
     """Generate the sample next to ``target`` and swap it in (never half a directory)."""
-    from cs_metrics.sample import generate
+    from cs_metrics.sample import generate  # polars: not at `csm --help`
 
     parent = target.parent
     fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
@@ -161,62 +152,7 @@ def _write_sample(target: Path) -> int:
     return sum(len(files) for files in written.values())
 
 
-@app.command("init")
-@_guarded
-def init_cmd(
-    directory: Annotated[
-        Path,
-        typer.Argument(metavar="DIR", help="where to scaffold (created if missing)"),
-    ] = Path("."),
-    force: Annotated[
-        bool, typer.Option("--force", help="overwrite existing files (sample_data/ is replaced)")
-    ] = False,
-    no_sample: Annotated[
-        bool,
-        typer.Option("--no-sample", help="write the spec only, without sample_data/"),
-    ] = False,
-    quiet: QuietOpt = False,
-    color: ColorOpt = None,
-    debug: DebugOpt = False,
-    *,
-    out: Output,
-) -> None:
-    """Scaffold metrics.yaml (with commented examples), its JSON Schema and sample data.
-
-    Refuses to overwrite anything unless --force (exit 73).
-
-    Example: csm init my-metrics && cd my-metrics && csm compute
-    """
-    done = scaffold(directory, force=force, sample=not no_sample)
-    for path in done.written:
-        if path.name == SAMPLE_DIR:
-            out.info(f"wrote {path}/ ({done.sample_files} sample export files)")
-        else:
-            out.info(f"wrote {path}")
-    if no_sample:
-        out.info(
-            f"note: {SPEC_NAME}'s sources still point at ./{SAMPLE_DIR}/, which --no-sample did "
-            f"not write: edit sources: to point at your exports, or run "
-            f"`csm sample -o {shlex.quote(str(directory / SAMPLE_DIR))}`"
-        )
-    here = _is_cwd(directory)
-    out.info("next:")
-    out.info("  csm compute" if here else f"  cd {shlex.quote(str(directory))} && csm compute")
-    out.info("  csm validate")
-
-
-def _is_cwd(directory: Path) -> bool:
-    try:
-        return directory.resolve() == Path.cwd().resolve()
-    except OSError:
-        return False
-
-
-if __name__ == "__main__":  # python -m cs_metrics.cli_init [SPEC]: rewrite the repo's spec
-    import sys
-
-    from cs_metrics.atomic import atomic_write_text
-
+if __name__ == "__main__":  # python -m cs_metrics.scaffold [SPEC]: rewrite the repo's spec
     atomic_write_text(
         Path(sys.argv[1] if len(sys.argv) > 1 else SPEC_NAME), render_spec(REPO_SCHEMA_PATH)
     )

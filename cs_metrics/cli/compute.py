@@ -1,0 +1,101 @@
+"""``csm compute``: metrics for a period or a series, as a table, text or a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from cs_metrics import api
+from cs_metrics.cli.command import command
+from cs_metrics.cli.options import (
+    AsOfOpt,
+    ByOpt,
+    EngineOpt,
+    FormatOpt,
+    FromOpt,
+    GrainOpt,
+    OutputOpt,
+    PeriodOpt,
+    SpecOpt,
+    ToOpt,
+)
+from cs_metrics.output import Output
+
+if TYPE_CHECKING:
+    from cs_metrics.result import MetricResult
+
+
+@command
+def compute(
+    metrics: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="METRIC",
+            help="metrics to compute (default: all in the spec)",
+            show_default=False,
+        ),
+    ] = None,
+    spec: SpecOpt = None,
+    period: PeriodOpt = None,
+    from_: FromOpt = None,
+    to: ToOpt = None,
+    grain: GrainOpt = None,
+    as_of: AsOfOpt = None,
+    trend: Annotated[
+        int | None,
+        typer.Option(
+            "--trend",
+            metavar="N",
+            help="the last N periods, ending at the last complete one (or --to); "
+            "tables show a sparkline per metric",
+            show_default=False,
+        ),
+    ] = None,
+    by: ByOpt = None,
+    engine: EngineOpt = "polars",
+    fmt: FormatOpt = "auto",
+    wide: Annotated[
+        bool, typer.Option("--wide", help="one column per metric (machine formats)")
+    ] = False,
+    output: OutputOpt = None,
+    *,
+    out: Output,
+) -> None:
+    """Compute metrics for a period (default: the last complete one) or a series.
+
+    Example: csm compute mrr customer_churn_rate nrr --from 2026-01 --to 2026-10 --by plan
+
+    Example: csm compute mrr nrr --trend 12
+    """
+    loaded = api.load_spec(spec)
+    result = api.compute_metrics(
+        loaded,
+        metrics,
+        period=period,
+        start=from_,
+        end=to,
+        grain=grain,
+        as_of=as_of,
+        by=by or [],
+        engine=engine,
+        trend=trend,
+    )
+    emit(out, result, fmt, output, wide)
+
+
+def emit(out: Output, result: MetricResult, fmt: str, output: str | None, wide: bool) -> None:
+    """Send a MetricResult to stdout or a file, in the chosen format."""
+    from cs_metrics import render  # polars: not at `csm --help`
+
+    for w in result.warnings:
+        out.warn(w)
+    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    if output and output != "-":
+        render.write_file(result, Path(output), kind, wide=wide)
+        out.info(f"wrote {output}")
+    elif kind == "table":
+        render.render_table(result, out.out)
+    else:
+        out.data(render.render_text(result, kind, wide=wide))

@@ -1,0 +1,49 @@
+"""``csm explain METRIC``: a metric's definition, its value for a period, and its inputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from cs_metrics import api
+from cs_metrics.cli.command import command
+from cs_metrics.cli.options import AsOfOpt, ByOpt, EngineOpt, PeriodOpt, SpecOpt
+from cs_metrics.errors import UsageError
+from cs_metrics.output import Output
+
+FORMATS = ("text", "table", "auto", "json")
+
+
+@command
+def explain(
+    metric: Annotated[str, typer.Argument(metavar="METRIC", help="a spec metric or built-in")],
+    spec: SpecOpt = None,
+    period: PeriodOpt = None,
+    as_of: AsOfOpt = None,
+    by: ByOpt = None,
+    engine: EngineOpt = "polars",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", metavar="FORMAT", help="text (default) | json"),
+    ] = "text",
+    *,
+    out: Output,
+) -> None:
+    """One metric's definition, its value for a period, and the numbers behind it.
+
+    Example: csm explain customer_churn_rate --period 2026-10
+    """
+    from cs_metrics import render, tables  # polars: not at `csm --help`
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r}: use text or json")
+    loaded = api.load_spec(spec)
+    facts = api.explain(loaded, metric, period=period, as_of=as_of, by=by or [], engine=engine)
+    for w in facts.get("warnings", []):
+        out.warn(w)
+    if fmt == "json":
+        out.data(json.dumps(facts, indent=2, default=render.jsonable, ensure_ascii=False))
+    else:
+        tables.render_explain(facts, out.out)

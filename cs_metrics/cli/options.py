@@ -1,0 +1,112 @@
+"""The options several commands share, as ``Annotated`` types (one definition, one help text).
+
+--quiet, --color/--no-color and --debug are here too, but commands do not declare them:
+:func:`cs_metrics.cli.command.command` adds them to every command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--spec",
+        metavar="PATH",
+        help="metrics.yaml to use (default: $CSM_SPEC, else ./metrics.yaml)",
+        show_default=False,
+    ),
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="only data and errors: no warnings or progress")
+]
+ColorOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--color/--no-color",
+        help="force or disable colour (default: auto, NO_COLOR honoured)",
+        show_default=False,
+    ),
+]
+DebugOpt = Annotated[
+    bool, typer.Option("--debug", help="show tracebacks of errors (also CSM_DEBUG=1)")
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        "-f",
+        metavar="FORMAT",
+        help="auto | table | csv | tsv | json | ndjson | markdown "
+        "(auto: a table on a terminal, CSV when piped)",
+    ),
+]
+OutputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="write to FILE (.csv .tsv .json .ndjson .parquet .md .html .xlsx), "
+        "atomically; - is stdout",
+        show_default=False,
+    ),
+]
+EngineOpt = Annotated[
+    str, typer.Option("--engine", metavar="ENGINE", help="polars (default) | duckdb")
+]
+PeriodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--period",
+        "-p",
+        metavar="PERIOD",
+        help="2026-10, 2026-Q3, 2026, 2026-W41 or 2026-01-01..2026-03-15 "
+        "(default: the last complete period)",
+        show_default=False,
+    ),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option("--from", metavar="PERIOD", help="first period of a series", show_default=False),
+]
+ToOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        metavar="PERIOD",
+        help="last period of a series (default: the last complete)",
+        show_default=False,
+    ),
+]
+GrainOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grain",
+        metavar="GRAIN",
+        help="week | month | quarter | year (default: the spec's)",
+        show_default=False,
+    ),
+]
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="DATE",
+        help="the last day the data covers, YYYY-MM-DD (default: the spec's as_of, else yesterday)",
+        show_default=False,
+    ),
+]
+ByOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--by",
+        "-b",
+        metavar="DIM",
+        help="split by a declared dimension, or 'account' (repeatable)",
+        show_default=False,
+    ),
+]
