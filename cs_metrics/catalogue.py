@@ -57,7 +57,7 @@ def catalogue_frame(spec: Spec | None = None) -> pl.DataFrame:
 
 
 def catalogue_text(frame: pl.DataFrame, kind: str) -> str:
-    """The catalogue as csv, tsv, json, ndjson or markdown text (tables: cs_metrics.tables)."""
+    """The catalogue as csv, tsv, json, ndjson or markdown text (tables: cs_metrics.render.terminal)."""
     if kind in ("csv", "tsv"):
         return frame.write_csv(separator="," if kind == "csv" else "\t")
     if kind == "json":

@@ -312,7 +312,7 @@ def test_cli_xlsx_and_parquet(spec_path, tmp_path):
 
 def test_xlsx_cohort_labels_are_text(spec_path, tmp_path):
     from cs_metrics.cohorts import Cohorts
-    from cs_metrics.tables import write_cohorts
+    from cs_metrics.render.machine import write_cohorts
 
     frame = cohort_frame(load_spec(spec_path), start="2026-01", end="2026-03").with_columns(
         cohort=pl.col("cohort").replace("2026-01", "=1+1")

@@ -46,7 +46,8 @@ def alerts(
 
     Example: csm alerts --period 2026-10 --severity high --fail-on-alert
     """
-    from cs_metrics import render, tables  # polars: not at `csm --help`
+    from cs_metrics import render  # polars: not at `csm --help`
+    from cs_metrics.render import terminal
 
     if severity is not None:
         api.severity_rank(severity)
@@ -61,7 +62,7 @@ def alerts(
 
     def table(console: Any) -> None:
         if hits.height:
-            tables.alerts_table(hits, label, console)
+            terminal.alerts_table(hits, label, console)
         elif found.defined:
             out.info(f"no alerts fired in {label}")
 

@@ -85,7 +85,8 @@ def cohorts(
 
     Example: csm cohorts --grain quarter --from 2025-Q1 --basis revenue
     """
-    from cs_metrics import render, tables  # polars: not at `csm --help`
+    from cs_metrics import render  # polars: not at `csm --help`
+    from cs_metrics.render import terminal
 
     if basis not in BASES:
         raise UsageError(f"--basis {basis!r}: use one of {', '.join(BASES)}")
@@ -97,9 +98,9 @@ def cohorts(
     for w in result.warnings:
         out.warn(w)
     if output and output != "-":
-        tables.write_cohorts(result, Path(output), kind)
+        render.write_cohorts(result, Path(output), kind)
         out.info(f"wrote {output}")
     elif kind == "table":
-        tables.render_triangle(result, basis, show, out.out)
+        terminal.render_triangle(result, basis, show, out.out)
     else:
         out.data(render.frame_text(result.frame, kind, what="csm cohorts"))

@@ -35,7 +35,8 @@ def explain(
 
     Example: csm explain customer_churn_rate --period 2026-10
     """
-    from cs_metrics import render, tables  # polars: not at `csm --help`
+    from cs_metrics import render  # polars: not at `csm --help`
+    from cs_metrics.render import terminal
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use text or json")
@@ -46,4 +47,4 @@ def explain(
     if fmt == "json":
         out.data(json.dumps(facts, indent=2, default=render.jsonable, ensure_ascii=False))
     else:
-        tables.render_explain(facts, out.out)
+        terminal.render_explain(facts, out.out)

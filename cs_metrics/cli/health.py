@@ -74,7 +74,8 @@ def health(
 
     Example: csm health --band red --top 20 --sort mrr_at_risk
     """
-    from cs_metrics import render, tables  # polars: not at `csm --help`
+    from cs_metrics import render  # polars: not at `csm --help`
+    from cs_metrics.render import terminal
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
@@ -89,7 +90,7 @@ def health(
             bt.frame,
             kind,
             output,
-            lambda c: tables.backtest_table(bt.frame, bt.settings, c),
+            lambda c: terminal.backtest_table(bt.frame, bt.settings, c),
             warnings=bt.warnings,
             **EMIT,
         )
@@ -111,7 +112,7 @@ def health(
         scores.frame.drop("mrr_at_risk"),
         kind,
         output,
-        lambda c: tables.health_table(scores, c),
+        lambda c: terminal.health_table(scores, c),
         warnings=scores.warnings,
         **EMIT,
     )

@@ -19,8 +19,8 @@ def metrics(spec: SpecOpt = None, fmt: FormatOpt = "auto", *, out: Output) -> No
     frame = api.catalogue(spec)
     kind = fmt if fmt != "auto" else ("table" if out.stdout_is_terminal else "csv")
     if kind == "table":
-        from cs_metrics import tables  # polars: not at `csm --help`
+        from cs_metrics.render import terminal  # polars: not at `csm --help`
 
-        tables.catalogue_tables(frame, out.out)
+        terminal.catalogue_tables(frame, out.out)
     else:
         out.data(catalogue_text(frame, kind))

@@ -71,6 +71,7 @@ from cs_metrics.render.machine import (
     jsonable,
     machine_frame,
     render_text,
+    write_cohorts,
     write_file,
     write_frame,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "sparkline",
     "trend_tone",
     "unit_kind",
+    "write_cohorts",
     "write_file",
     "write_frame",
     "write_sheets",

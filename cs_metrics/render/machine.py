@@ -13,7 +13,7 @@ import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -24,8 +24,11 @@ from cs_metrics.render.html import blocks_page, frame_page
 from cs_metrics.render.layout import build_blocks
 from cs_metrics.render.markdown import blocks_markdown, frame_markdown
 from cs_metrics.render.order import metric_rank, period_rank
-from cs_metrics.render.xlsx import Sheet, write_sheets
+from cs_metrics.render.xlsx import Sheet, write_cohorts_xlsx, write_sheets
 from cs_metrics.result import MetricResult
+
+if TYPE_CHECKING:
+    from cs_metrics.cohorts import Cohorts
 
 
 def machine_frame(result: MetricResult, wide: bool = False) -> pl.DataFrame:
@@ -184,3 +187,12 @@ def emit_frame(
 
 def _frame_xlsx(frame: pl.DataFrame, tmp: Path, title: str) -> None:
     write_sheets(tmp, [Sheet(title, frame)])
+
+
+def write_cohorts(result: Cohorts, path: Path, kind: str) -> None:
+    """Write the cohort records to ``path`` atomically in the format ``kind``; a workbook
+    also gets a triangle sheet per basis."""
+    if kind == "xlsx":
+        atomic_write(path, lambda tmp: write_cohorts_xlsx(result, tmp))
+    else:
+        write_frame(result.frame, path, kind, title="csm cohorts")

@@ -8,12 +8,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import polars.selectors as cs
 
+from cs_metrics.cohorts import cohort_sizes, triangle
 from cs_metrics.render.numbers import CURRENCY_SYMBOLS, unit_kind
+
+if TYPE_CHECKING:
+    from cs_metrics.cohorts import Cohorts
 
 
 def xlsx_number_format(unit: str, currency: str = "USD") -> str:
@@ -152,3 +156,49 @@ def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
             j = frame.get_column_index(column)
             shown = xl_pixel_width(f"{big:,.2f}") + 28
             worksheet.set_column_pixels(j, j, max(xl_pixel_width(column) + 16, shown) + 7)
+
+
+# ----------------------------------------------------------------------------- cohorts
+COHORT_UNITS = {
+    "age": "count",
+    "customers_start": "count",
+    "customers": "count",
+    "logo_retention": "ratio",
+    "mrr_start": "currency",
+    "mrr": "currency",
+    "revenue_retention": "ratio",
+}
+# the triangle sheets' colour scale: lowest red, highest green
+COLOR_SCALE = {
+    "type": "3_color_scale",
+    "min_color": "#F8696B",
+    "mid_color": "#FFEB84",
+    "max_color": "#63BE7B",
+}
+
+
+def write_cohorts_xlsx(result: Cohorts, tmp: Path) -> None:
+    """Sheet "cohorts": the records with number formats; then one triangle per basis with a
+    colour scale (lowest red, highest green)."""
+    frame = result.frame
+    sheets = [Sheet("cohorts", frame, units=COHORT_UNITS)]
+    sizes = cohort_sizes(frame)
+    for title, value, size in (
+        ("logo retention", "logo_retention", "customers_start"),
+        ("revenue retention", "revenue_retention", "mrr_start"),
+    ):
+        tri = triangle(frame, value).join(
+            sizes.select("cohort", size), on="cohort", how="left", maintain_order="left"
+        )
+        ages = [f"age {c}" for c in tri.columns if c not in ("cohort", size)]
+        tri = tri.select("cohort", size, *[pl.col(a[4:]).alias(a) for a in ages])
+        sheets.append(
+            Sheet(
+                title,
+                tri,
+                units={size: COHORT_UNITS[size]} | dict.fromkeys(ages, "ratio"),
+                freeze=2,
+                conditional_formats={tuple(ages): COLOR_SCALE} if ages and tri.height else {},
+            )
+        )
+    write_sheets(tmp, sheets, result.currency)
