@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
+# The column naming a row's account, for the roles where it is not account_id.
+ACCOUNT_COLUMN = {"orders": "customer_id"}
+
 
 def days_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
     """Days from start to end as Float64 (dates or datetimes; fractional for datetimes)."""

@@ -47,9 +47,17 @@ from typing import Any, Literal
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
+from cs_metrics.metrics.base import (
+    Context,
+    MetricRequest,
+    Option,
+    Unavailable,
+    check_columns,
+    metric_type,
+    ratio,
+)
 from cs_metrics.metrics.common import count_if, days_between, value_frame
-from cs_metrics.metrics.registry import Option, metric_type
+from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, customer_accounts
 
 USAGE = ("usage",)
 NO_USERS = "no active users in the period"
@@ -315,7 +323,7 @@ def _account_filter(ctx: Context, condition: str | None) -> nw.LazyFrame | None:
     """account_id of accounts satisfying ``condition`` when it names account attributes only."""
     if not condition or not ctx.has("accounts"):
         return None
-    from cs_metrics.expr import parse_expr
+    from cs_metrics.expr import parse_expr  # sqlglot: not paid by `csm schema`
 
     expr = parse_expr(condition)
     if not expr.columns or not set(expr.columns) <= set(ctx.columns("accounts")):
@@ -378,8 +386,6 @@ def feature_adoption(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     used = feature_accounts(ctx, req.filter, features)
     keys = ["period", *ctx.group_cols()]
     if of == "customers":
-        from cs_metrics.metrics.revenue import customer_accounts
-
         base = customer_accounts(ctx)
         only = _account_filter(ctx, req.filter)
         if only is not None:
@@ -395,7 +401,7 @@ def feature_adoption(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
             nw.len().cast(nw.Int64).alias("den"),
             count_if(~nw.col("__used").is_null()).alias("num"),
         )
-        why = "no customers at the end of the period"
+        why = NO_END_CUSTOMERS
     else:
         # Accounts that used a feature are active (same filter), so the numerator needs no
         # join with the active accounts: the denominator is activity's count of them. Both
