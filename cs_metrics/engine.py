@@ -34,6 +34,7 @@ from cs_metrics.metrics.base import (
     check_columns,
     ratio,
 )
+from cs_metrics.metrics.common import day_of
 from cs_metrics.metrics.mrr import customer_accounts
 from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
 from cs_metrics.periods import Period
@@ -177,9 +178,7 @@ class Context:
     def day(frame: nw.LazyFrame, column: str) -> nw.Expr:
         """The column as a Date: a timestamp's day, or the date itself."""
         col = nw.col(column)
-        return (col.dt.date() if frame.collect_schema()[column] == nw.Datetime else col).cast(
-            nw.Date
-        )
+        return day_of(col) if frame.collect_schema()[column] == nw.Datetime else col.cast(nw.Date)
 
     def dims_table(self) -> nw.LazyFrame | None:
         """account_id -> one String column per requested dimension (None without --by)."""

@@ -15,6 +15,11 @@ def days_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
     ).dt.total_seconds() / 86400.0
 
 
+def day_of(timestamp: nw.Expr) -> nw.Expr:
+    """The day (a Date) a timestamp falls on, in its own time zone."""
+    return timestamp.dt.date().cast(nw.Date)
+
+
 def count_if(cond: nw.Expr) -> nw.Expr:
     """Number of rows where cond holds, as Int64 (ENGINE.md rules 1 and 2)."""
     return (

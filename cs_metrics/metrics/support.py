@@ -27,7 +27,7 @@ from cs_metrics.metrics.base import (
     metric_type,
     ratio,
 )
-from cs_metrics.metrics.common import count_if, days_between
+from cs_metrics.metrics.common import count_if, day_of, days_between
 from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, REVENUE_SOURCES, customer_accounts
 
 if TYPE_CHECKING:
@@ -44,10 +44,6 @@ def _rows(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
 
 def _created_in_period(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return ctx.assign_period(_rows(ctx, req), "created_at")
-
-
-def _day(col: str) -> nw.Expr:
-    return nw.col(col).dt.date().cast(nw.Date)
 
 
 def _rows_text(df: pl.DataFrame) -> str:
@@ -349,8 +345,8 @@ def open_tickets(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         _rows(ctx, req)
         .join(cal, how="cross")
         .filter(
-            (_day("created_at") <= nw.col("p_end"))
-            & (nw.col("resolved_at").is_null() | (_day("resolved_at") > nw.col("p_end")))
+            (day_of(nw.col("created_at")) <= nw.col("p_end"))
+            & (nw.col("resolved_at").is_null() | (day_of(nw.col("resolved_at")) > nw.col("p_end")))
         )
     )
     rows = ctx.with_dims(rows)

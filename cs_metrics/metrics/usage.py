@@ -56,7 +56,7 @@ from cs_metrics.metrics.base import (
     metric_type,
     ratio,
 )
-from cs_metrics.metrics.common import count_if, days_between, value_frame
+from cs_metrics.metrics.common import count_if, day_of, days_between, value_frame
 from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, customer_accounts
 
 USAGE = ("usage",)
@@ -151,7 +151,7 @@ def user_days(ctx: Context, condition: str | None) -> nw.LazyFrame:
         reduced = events.select(
             nw.col("account_id"),
             user.cast(nw.String).alias("user_id"),
-            nw.col("timestamp").dt.date().cast(nw.Date).alias("__day"),
+            day_of(nw.col("timestamp")).alias("__day"),
         )
         return ctx.assign_period(distinct(reduced), "__day")
 
@@ -341,7 +341,7 @@ def feature_accounts(
     def build() -> nw.LazyFrame:
         events = _in_calendar(ctx, ctx.filtered("usage", condition))
         used = events.filter(nw.col("event").is_in(list(features))).select(
-            nw.col("account_id"), nw.col("timestamp").dt.date().cast(nw.Date).alias("__day")
+            nw.col("account_id"), day_of(nw.col("timestamp")).alias("__day")
         )
         return distinct(ctx.assign_period(distinct(used), "__day"), "period", "account_id")
 
@@ -443,9 +443,7 @@ def first_event(ctx: Context, condition: str | None, event: str) -> nw.LazyFrame
             & ~nw.col("timestamp").is_null()
         )
         first = events.group_by("account_id").agg(nw.col("timestamp").min().alias("__first"))
-        return first.select(
-            "account_id", nw.col("__first").dt.date().cast(nw.Date).alias("first_day")
-        )
+        return first.select("account_id", day_of(nw.col("__first")).alias("first_day"))
 
     return ctx.cached((KEY, "first", condition, event), build)
 
