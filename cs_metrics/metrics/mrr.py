@@ -42,6 +42,8 @@ SOURCE_OPTION = {
 
 # ---- lines -----------------------------------------------------------------------------
 def billing_role(ctx: Context, req: MetricRequest) -> str:
+    """The billing source the request reads: its ``source`` option, else subscriptions when
+    configured, else invoices (Unavailable without either)."""
     role = req.options.get("source")
     if role:
         if role not in ("subscriptions", "invoices"):
