@@ -171,7 +171,7 @@ def cohort_frame(
 def _plan(ctx: Context, cohorts: list[str]) -> nw.LazyFrame:
     """One lazy frame: a row per (cohort, age) with its counts and sums, plus the "all" rows."""
     from cs_metrics.engine import EPS, MetricRequest, Unavailable
-    from cs_metrics.metrics.revenue import OPEN_END, ROUND, first_positive, lines, snapshots
+    from cs_metrics.metrics.mrr import OPEN_END, ROUND, first_positive, lines, snapshots
 
     req = MetricRequest("cohorts", "cohorts", {})
     try:

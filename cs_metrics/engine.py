@@ -1,10 +1,11 @@
 """The engine: builds one lazy plan for every requested metric and collects it once.
 
-Metric functions (``cs_metrics.metrics.*``) are pure: they receive a :class:`Context` and
-their metric's spec, and return a narwhals LazyFrame with columns ``period``, the
-dimension columns, ``value`` and optionally ``note`` (why the value is null). The engine
-adds ``metric`` and ``unit``, casts to the output schema, concatenates everything, evaluates
-formula metrics over that, and collects to polars at its edge.
+Metric functions (``cs_metrics.metrics.*``) are pure: they receive a :class:`Context` (the
+author API's ``metrics.base.Context``) and their metric's request, and return a narwhals
+LazyFrame with columns ``period``, the dimension columns, ``value`` and optionally
+``note`` (why the value is null). The engine adds ``metric`` and ``unit``, casts to the
+output schema, concatenates everything, evaluates formula metrics over that, and collects
+to polars at its edge.
 
 Engines: ``polars`` keeps everything lazy (one ``collect_all``). ``duckdb`` runs the same
 narwhals plan on DuckDB relations; its inputs are the same polars-parsed frames, so every
@@ -13,95 +14,43 @@ engine sees identical typed data and only the metric plan differs.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import narwhals.stable.v2 as nw
+import polars as pl
 
+from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
-from cs_metrics.metrics.registry import REGISTRY, MetricType, load_all, unit_of
+from cs_metrics.expr import parse_expr
+from cs_metrics.metrics.base import (
+    CHANGE,
+    CHANGE_NAME,
+    EPS,
+    Calendar,
+    MetricRequest,
+    Unavailable,
+    check_columns,
+    ratio,
+)
+from cs_metrics.metrics.common import day_of
+from cs_metrics.metrics.mrr import customer_accounts
+from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
 from cs_metrics.periods import Period
-from cs_metrics.result import MetricMeta, MetricResult
-from cs_metrics.spec import Spec, did_you_mean
-
-if TYPE_CHECKING:
-    import polars as pl
+from cs_metrics.result import LARGE, LARGE_DECIMALS, VALUE_DECIMALS, MetricMeta, MetricResult
+from cs_metrics.sources import explain_read_error, raise_for_checks, scan_source
+from cs_metrics.spec import Spec
+from cs_metrics.suggest import did_you_mean
 
 ENGINES = ("polars", "duckdb")
-CHANGE_NAME = re.compile(r"^(.+)_(change|delta)$")
-EPS = 1e-9
-VALUE_DECIMALS = 9
-# From a million up, 9 decimals are beyond a float's ~15.9 significant digits, so float
-# summation order (engines, row order, polars' streaming) would show (3895752.040008 vs
-# 3895752.040007999): such values (sums of MRR snapshots, themselves rounded to 6 decimals)
-# are rounded to 6. Not every money value: arpa = 1.083333 / 2 = 0.5416665 would sit on the
-# rounding edge, and engines break such ties differently.
-LARGE, LARGE_DECIMALS = 1e6, 6
-
-
-class Unavailable(Exception):
-    """A metric cannot be computed with the configured sources (reported, not fatal)."""
-
-
-@dataclass
-class Calendar:
-    """The computed periods (the first one is only there to give the next its 'previous')."""
-
-    periods: list[Period]
-
-    def rows(self) -> dict[str, list[Any]]:
-        return {
-            "period": [p.label for p in self.periods],
-            "p_idx": list(range(len(self.periods))),
-            "p_start": [p.start for p in self.periods],
-            "p_end": [p.end for p in self.periods],
-            "p_base": [p.start - timedelta(days=1) for p in self.periods],
-        }
-
-    def days(self) -> dict[str, list[Any]]:
-        """One row per day of every period: day -> period (joins dated rows to periods)."""
-        out: dict[str, list[Any]] = {"__day": [], "period": []}
-        for p in self.periods:
-            for i in range(p.days):
-                out["__day"].append(p.start + timedelta(days=i))
-                out["period"].append(p.label)
-        return out
-
-
-CHANGE_KINDS = {"change": "relative to the previous period", "delta": "minus the previous period"}
-CHANGE = "__change"  # the request type of <metric>_change / <metric>_delta
-
-
-@dataclass
-class MetricRequest:
-    """One metric of the spec, a built-in asked for by type name, or a change of either."""
-
-    name: str
-    type: str
-    options: dict[str, Any]
-    filter: str | None = None
-    label: str | None = None
-
-    @property
-    def mtype(self) -> MetricType:
-        return REGISTRY[self.type]
-
-    def deps(self) -> list[str]:
-        """Metrics this one is computed from (formulas and changes)."""
-        if self.type == "formula":
-            from cs_metrics.expr import parse_expr
-
-            return sorted(parse_expr(self.options["expr"]).columns)
-        if self.type == CHANGE:
-            return [self.options["base"]]
-        return []
 
 
 @dataclass
 class Context:
+    """One run's sources, periods and dimensions: what metric functions read
+    (the author API's ``metrics.base.Context``, which this class implements)."""
+
     spec: Spec
     calendar: Calendar
     dims: list[str]
@@ -120,23 +69,20 @@ class Context:
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
         """A small in-memory table on this engine."""
-        import polars as pl
-
         df = data if isinstance(data, pl.DataFrame) else pl.DataFrame(data)
         return self._lift(df.lazy())
 
     def _lift(self, lf: pl.LazyFrame) -> nw.LazyFrame:
-        if self.engine == "polars":
-            return nw.from_native(lf)
+        check_engine(self.engine)
         if self.engine == "duckdb":
-            import duckdb
+            import duckdb  # only this engine needs it: not paid by polars runs
 
             if self._con is None:
                 self._con = duckdb.connect()
                 self._con.execute("SET TimeZone = 'UTC'")
             arrow = lf.collect().to_arrow()
             return nw.from_native(self._con.from_arrow(arrow))
-        raise UsageError(f"unknown engine {self.engine!r}: use one of {', '.join(ENGINES)}")
+        return nw.from_native(lf)
 
     def notice(
         self, frame: nw.LazyFrame, fmt: Callable[[pl.DataFrame], str | None], *, error: bool = False
@@ -154,8 +100,6 @@ class Context:
         return role in self.spec.model.sources
 
     def scanned(self, role: str) -> Any:
-        from cs_metrics.sources import scan_source
-
         if role not in self._scanned:
             if not self.has(role):
                 raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
@@ -172,15 +116,9 @@ class Context:
             if self.engine == "polars":
                 self._frames[role] = nw.from_native(sc.frame)
             else:  # parse once: the rows and their bad-value checks in one collect
-                import polars as pl
-
-                from cs_metrics.sources import raise_for_checks
-
                 try:
                     rows, *bad = pl.collect_all([sc.frame, *sc.checks])
                 except pl.exceptions.PolarsError as exc:
-                    from cs_metrics.sources import explain_read_error
-
                     raise explain_read_error([sc], exc) from exc
                 if bad:
                     raise_for_checks(pl.concat(bad))
@@ -190,10 +128,6 @@ class Context:
         return self._frames[role]
 
     def _raise_checks(self, checks: list[Any]) -> None:
-        import polars as pl
-
-        from cs_metrics.sources import raise_for_checks
-
         if checks:
             raise_for_checks(pl.concat(pl.collect_all(checks)))
 
@@ -207,8 +141,6 @@ class Context:
         frame = self.source(role)
         if not condition:
             return frame
-        from cs_metrics.expr import parse_expr
-
         expr = parse_expr(condition)
         own = set(self.columns(role))
         missing = [c for c in expr.columns if c not in own]
@@ -246,9 +178,7 @@ class Context:
     def day(frame: nw.LazyFrame, column: str) -> nw.Expr:
         """The column as a Date: a timestamp's day, or the date itself."""
         col = nw.col(column)
-        return (col.dt.date() if frame.collect_schema()[column] == nw.Datetime else col).cast(
-            nw.Date
-        )
+        return day_of(col) if frame.collect_schema()[column] == nw.Datetime else col.cast(nw.Date)
 
     def dims_table(self) -> nw.LazyFrame | None:
         """account_id -> one String column per requested dimension (None without --by)."""
@@ -264,8 +194,6 @@ class Context:
                     f"--by {named[0]} needs the accounts source (dimensions are account attributes): "
                     "add sources.accounts to the spec"
                 )
-            from cs_metrics.expr import parse_expr
-
             accounts = self.source("accounts")
             cols = set(self.columns("accounts"))
             exprs = []
@@ -319,8 +247,6 @@ class Context:
     def _complete_accounts(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
         if "account" not in self.dims or not (self.has("subscriptions") or self.has("invoices")):
             return frame
-        from cs_metrics.metrics.revenue import customer_accounts
-
         keys = ["period", "account"]  # the other dimensions are attributes of the account
         customers = self.with_dims(customer_accounts(self)).select("period", *self.group_cols())
         quiet = customers.join(frame.select(*keys), on=keys, how="anti")
@@ -335,13 +261,10 @@ class Context:
         )
         return nw.concat([frame, rows], how="vertical")
 
-
-def ratio(num: nw.Expr, den: nw.Expr, why: str) -> tuple[nw.Expr, nw.Expr]:
-    """num / den as Float64; null (with the reason) where den is 0 or null."""
-    ok = ~den.is_null() & (den != 0)
-    value = nw.when(ok).then(num.cast(nw.Float64) / den.cast(nw.Float64))
-    note = nw.when(~ok | den.is_null()).then(nw.lit(why))
-    return value, note
+    # ---- health ----------------------------------------------------------------------
+    def health_scores(self, by: list[str]) -> tuple[pl.DataFrame, list[str]]:
+        """Per-account health scores of every computed period (a run of its own)."""
+        return scoring.score_health(self.spec, self.calendar.periods, self.engine, by, compute)
 
 
 def requests_for(spec: Spec, names: Iterable[str] | None) -> list[MetricRequest]:
@@ -510,8 +433,6 @@ def _rounded(value: nw.Expr) -> nw.Expr:
 
 def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:
     """A formula over a wide frame of its inputs (one column per metric it names)."""
-    from cs_metrics.expr import parse_expr
-
     expr = parse_expr(req.options["expr"])
     deps = req.deps()
     long = nw.concat([frames[d] for d in deps], how="vertical")
@@ -566,8 +487,6 @@ def _change(ctx: Context, base: nw.LazyFrame, kind: str, keys: list[str]) -> nw.
 
 def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
     """role -> a one-cell plan counting the rows of each source this run scanned."""
-    import polars as pl
-
     return {
         role: sc.frame.select(pl.len())
         for role, sc in ctx._scanned.items()
@@ -577,10 +496,6 @@ def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
 
 def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     """Collect a run's result with its data checks and notices (one collect_all on polars)."""
-    import polars as pl
-
-    from cs_metrics.sources import raise_for_checks
-
     try:
         if ctx.engine == "polars":
             natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *ctx.checks]
@@ -605,15 +520,11 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     except CsmError:
         raise
     except pl.exceptions.PolarsError as exc:
-        from cs_metrics.sources import explain_read_error
-
         raise explain_read_error(list(ctx._scanned.values()), exc) from exc
 
 
 def _finish(frame: pl.DataFrame, cal: Calendar, dims: list[str], names: list[str]) -> pl.DataFrame:
     """Add 'previous', drop the extra leading period, sort deterministically."""
-    import polars as pl
-
     labels = [p.label for p in cal.periods]
     idx = pl.DataFrame({"period": labels, "__i": list(range(len(labels)))})
     order = pl.DataFrame({"metric": names, "__m": list(range(len(names)))})
@@ -626,23 +537,20 @@ def _finish(frame: pl.DataFrame, cal: Calendar, dims: list[str], names: list[str
     return f.select("period", *dims, "metric", "value", "unit", "previous", "note")
 
 
-def check_columns(ctx: Context, role: str, needed: Iterable[str], metric: str) -> None:
-    """Raise Unavailable when an optional canonical column a metric needs is absent."""
-    have = set(ctx.columns(role))
-    for col in needed:
-        if col not in have:
-            raise Unavailable(
-                f"needs column {col} in the {role} source: map it under sources.{role}.columns"
-            )
-
-
-__all__ = [
+__all__ = [  # the names other modules import from here (some defined in metrics.base)
+    "CHANGE",
+    "CHANGE_NAME",
+    "ENGINES",
     "EPS",
+    "VALUE_DECIMALS",
+    "Calendar",
     "Context",
     "MetricRequest",
     "Unavailable",
+    "check_columns",
     "check_engine",
     "collect",
     "compute",
     "ratio",
+    "requests_for",
 ]

@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 
 MACHINE_COLUMNS = ("period", "metric", "value", "unit")  # plus the dimension columns
 
+# ``value`` is rounded to VALUE_DECIMALS, so that float summation order (engines, row
+# order) never shows in output. From a million up, 9 decimals are beyond a float's ~15.9
+# significant digits, so float summation order (engines, row order, polars' streaming)
+# would show (3895752.040008 vs 3895752.040007999): such values (sums of MRR snapshots,
+# themselves rounded to 6 decimals) are rounded to 6. Not every money value: arpa =
+# 1.083333 / 2 = 0.5416665 would sit on the rounding edge, and engines break such ties
+# differently.
+VALUE_DECIMALS = 9
+LARGE, LARGE_DECIMALS = 1e6, 6
+
 
 @dataclass(frozen=True)
 class MetricMeta:

@@ -1,9 +1,10 @@
 """Acquisition and trial metrics (METRICS.md "Acquisition and trials").
 
 ``cac`` divides the spend dated in P (source ``spend``; the metric's ``filter`` selects
-spend rows, e.g. ``channel = 'google_ads'``) by the new customers of P as revenue.py counts
-them (first-time paying accounts, from subscriptions or invoices). ``ltv_to_cac`` and
-``cac_payback_months`` combine it with revenue's ``ltv`` and ``asp`` of the same period.
+spend rows, e.g. ``channel = 'google_ads'``) by the new customers of P as the MRR model
+(``metrics.mrr``) counts them (first-time paying accounts, from subscriptions or
+invoices). ``ltv_to_cac`` and ``cac_payback_months`` combine it with the ``ltv`` and
+``asp`` of the same period (the revenue metrics, from the same model).
 Spend has no account, so these three cannot be split ``--by`` a dimension or account
 (dimensions are account attributes): they are reported as unavailable then.
 
@@ -11,7 +12,7 @@ Spend has no account, so these three cannot be split ``--by`` a dimension or acc
 [trial_start, trial_end) of an account (accounts source); an empty trial_end (or no
 trial_end column) means trial_start + ``trial_days``. The trial ended in P when its
 trial_end day falls in P (the same convention as renewal_rate's exclusive end_date). It
-converted when the account's MRR (summed over its lines, as revenue.py computes MRR) was
+converted when the account's MRR (summed over its lines, as the MRR model computes it) was
 above 0 on at least one day of [trial_start, trial_end + ``grace_days``], both ends
 included: paying during the trial, or within the grace days after it, converts; paying
 only later does not, and neither does revenue from before the trial that had stopped by
@@ -21,33 +22,39 @@ so the latest period's value can rise on a later run.
 
 from __future__ import annotations
 
-from typing import Any
-
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
+from cs_metrics.metrics.base import (
+    Context,
+    MetricRequest,
+    Option,
+    Unavailable,
+    check_columns,
+    metric_type,
+    ratio,
+)
 from cs_metrics.metrics.common import count_if
-from cs_metrics.metrics.registry import Option, metric_type
-from cs_metrics.metrics.revenue import (
+from cs_metrics.metrics.mrr import (
     MARGIN_OPTION,
+    NO_NEW_CUSTOMERS,
     REVENUE_SOURCES,
     SOURCE_OPTION,
-    _billing_role,
-    asp,
-    ltv,
+    asp_expr,
+    billing_role,
+    ltv_expr,
     positive_spans,
     summary,
+    summary_value,
 )
 
-NO_NEW = "no new customers in the period"
 NO_SPEND = "no spend in the period: cac is 0"
 NO_TRIALS = "no trial ended in the period"
 
 
 # ---- building blocks -------------------------------------------------------------------
-def _billing(req: MetricRequest, **options: Any) -> MetricRequest:
-    """A request for revenue.py's building blocks: the billing source, no (spend) filter."""
-    return MetricRequest(req.name, req.type, {"source": req.options.get("source"), **options})
+def _billing(req: MetricRequest) -> MetricRequest:
+    """A request for the MRR model: the billing source, no (spend) filter."""
+    return MetricRequest(req.name, req.type, {"source": req.options.get("source")})
 
 
 def _no_dims(ctx: Context, req: MetricRequest) -> None:
@@ -72,7 +79,7 @@ def _cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     spend = rows.group_by("period").agg(nw.col("amount").sum().cast(nw.Float64).alias("spend"))
     spend = ctx.complete(spend, {"spend": 0.0})
     new = summary(ctx, _billing(req)).select("period", "new_customers")
-    value, note = ratio(nw.col("spend"), nw.col("new_customers"), NO_NEW)
+    value, note = ratio(nw.col("spend"), nw.col("new_customers"), NO_NEW_CUSTOMERS)
     return spend.join(new, on="period", how="left").with_columns(
         value.alias("cac"), note.alias("cac_note")
     )
@@ -89,7 +96,7 @@ def _cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     "cannot be split by account attributes (spend has no accounts)",
     options=SOURCE_OPTION,
     higher_is_better=False,
-    null_when=NO_NEW,
+    null_when=NO_NEW_CUSTOMERS,
 )
 def cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     return _cac(ctx, req).select(
@@ -108,9 +115,9 @@ def cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     null_when="no churn, no new customers or no spend in the period",
 )
 def ltv_to_cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    _margin(req)
+    margin = _margin(req)
     costs = _cac(ctx, req)
-    lifetime = ltv(ctx, _billing(req, gross_margin=req.options.get("gross_margin", 1.0)))
+    lifetime = summary_value(ctx, _billing(req), *ltv_expr(margin))
     rows = costs.join(
         lifetime.select("period", nw.col("value").alias("ltv"), nw.col("note").alias("ltv_note")),
         on="period",
@@ -131,17 +138,17 @@ def ltv_to_cac(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="months of a new customer's gross margin that pay back its acquisition cost",
     options=MARGIN_OPTION,
     higher_is_better=False,
-    null_when=NO_NEW,
+    null_when=NO_NEW_CUSTOMERS,
 )
 def cac_payback_months(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     margin = _margin(req)
     costs = _cac(ctx, req)
-    price = asp(ctx, _billing(req)).select(
+    price = summary_value(ctx, _billing(req), *asp_expr()).select(
         "period", nw.col("value").alias("asp"), nw.col("note").alias("asp_note")
     )
     rows = costs.join(price, on="period", how="left")
     c = nw.col
-    value, why = ratio(c("cac"), c("asp") * margin, NO_NEW)
+    value, why = ratio(c("cac"), c("asp") * margin, NO_NEW_CUSTOMERS)
     note = nw.coalesce(c("cac_note"), c("asp_note"), why)
     return rows.select("period", value.alias("value"), note.alias("note"))
 
@@ -179,7 +186,7 @@ def trial_conversion_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     trial_days = _days_option(req, "trial_days", 14, 1)
     grace_days = _days_option(req, "grace_days", 7, 0)
     bill = _billing(req)
-    _billing_role(ctx, bill)  # unavailable without a billing source
+    billing_role(ctx, bill)  # unavailable without a billing source
     check_columns(ctx, "accounts", ["trial_start"], req.name)
     accounts = ctx.filtered("accounts", req.filter)
     start = nw.col("trial_start")

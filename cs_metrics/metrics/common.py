@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
+# The column naming a row's account, for the roles where it is not account_id.
+ACCOUNT_COLUMN = {"orders": "customer_id"}
+
 
 def days_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
     """Days from start to end as Float64 (dates or datetimes; fractional for datetimes)."""
     return (
         end.cast(nw.Datetime("us")) - start.cast(nw.Datetime("us"))
     ).dt.total_seconds() / 86400.0
+
+
+def day_of(timestamp: nw.Expr) -> nw.Expr:
+    """The day (a Date) a timestamp falls on, in its own time zone."""
+    return timestamp.dt.date().cast(nw.Date)
 
 
 def count_if(cond: nw.Expr) -> nw.Expr:

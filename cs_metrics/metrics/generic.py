@@ -7,14 +7,25 @@ from typing import Literal
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable
-from cs_metrics.metrics.registry import Option, metric_type
-from cs_metrics.spec.models import ROLE_DATE_COLUMN
+from cs_metrics.metrics.base import Context, MetricRequest, Option, Unavailable, metric_type
+from cs_metrics.metrics.common import ACCOUNT_COLUMN
 
 AGGS = ("count", "sum", "mean", "median", "min", "max", "count_distinct")
 AGG_PATTERN = re.compile(r"^(count|sum|mean|median|min|max|count_distinct|p(\d{1,2}))$")
 UNITS = Literal["currency", "ratio", "count", "days", "hours", "months", "score", "number"]
-ACCOUNT_COLUMN = {"orders": "customer_id"}
+# The column that dates a row of each role (aggregate counts the rows dated in P).
+ROLE_DATE_COLUMN = {
+    "accounts": "signup_date",
+    "subscriptions": "start_date",
+    "invoices": "period_start",
+    "tickets": "created_at",
+    "surveys": "submitted_at",
+    "usage": "timestamp",
+    "spend": "date",
+    "orders": "ordered_at",
+    "activities": "occurred_at",
+    "fx": "date",
+}
 
 
 def _agg_expr(agg: str, column: str | None) -> nw.Expr:

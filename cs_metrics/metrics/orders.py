@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, ratio
-from cs_metrics.metrics.common import count_if
-from cs_metrics.metrics.generic import ACCOUNT_COLUMN
-from cs_metrics.metrics.registry import metric_type
+from cs_metrics.metrics.base import Context, MetricRequest, metric_type, ratio
+from cs_metrics.metrics.common import ACCOUNT_COLUMN, count_if
 
 CUSTOMER = ACCOUNT_COLUMN["orders"]
 NO_ORDERS = "no orders in the period"

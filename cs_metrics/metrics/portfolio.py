@@ -1,8 +1,9 @@
 """Portfolio health metrics for `csm compute`: the spec's health score, summarised.
 
-They run the health scoring (cs_metrics.health) for the computed periods and summarise
-its per-account scores per period and dimension, so `health_avg` or the MRR in the red
-band sit beside the other metrics, in series, `--by` a dimension and in formulas.
+They run the health scoring (cs_metrics.health, through ``ctx.health_scores``) for the
+computed periods and summarise its per-account scores per period and dimension, so
+`health_avg` or the MRR in the red band sit beside the other metrics, in series, `--by` a
+dimension and in formulas.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable
-from cs_metrics.metrics.registry import Option, metric_type
+from cs_metrics.errors import SpecError
+from cs_metrics.metrics.base import Context, MetricRequest, Option, Unavailable, metric_type
 
 BAND_OPTION = {"band": Option(str, ..., "band name from health.bands (e.g. red)")}
 
@@ -21,14 +22,10 @@ def _scores(ctx: Context) -> Any:
     """Per-account scores for every computed period (polars), computed once per run."""
 
     def build() -> Any:
-        from cs_metrics.errors import SpecError
-        from cs_metrics.health import score_health
-
         if ctx.spec.model.health is None:
             raise Unavailable("needs a health: block in the spec")
-        periods = ctx.calendar.periods
         try:
-            frame, warnings = score_health(ctx.spec, periods, ctx.engine, by=list(ctx.dims))
+            frame, warnings = ctx.health_scores(list(ctx.dims))
         except SpecError as exc:
             raise Unavailable(f"health scoring failed: {exc.message}") from None
         ctx.warnings.extend(w for w in warnings if w not in ctx.warnings)

@@ -28,10 +28,9 @@ from typing import TYPE_CHECKING, Literal
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, ratio
 from cs_metrics.errors import SpecError
+from cs_metrics.metrics.base import Context, MetricRequest, Option, metric_type, ratio
 from cs_metrics.metrics.common import count_if, value_frame
-from cs_metrics.metrics.registry import Option, metric_type
 
 if TYPE_CHECKING:
     import polars as pl

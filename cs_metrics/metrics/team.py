@@ -1,7 +1,7 @@
 """Team metrics: CSM touchpoints and coverage (METRICS.md "Team"; sources activities, accounts).
 
 An activity belongs to the day its ``occurred_at`` falls on (in the source's time zone).
-"Customers" are the accounts paying at the period's end (revenue.py's
+"Customers" are the accounts paying at the period's end (the MRR model's
 ``customer_accounts``: MRR(a, e) > 0), so the coverage metrics need a billing source too.
 ``--by csm`` (a dimension over the accounts' owner attribute) attributes an activity to
 the owner of its account, not to the activity's own ``owner`` column; a ``filter`` on an
@@ -11,14 +11,25 @@ attributes), never the customers it is divided by.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
+from cs_metrics.metrics.base import (
+    Context,
+    MetricRequest,
+    Option,
+    Unavailable,
+    check_columns,
+    metric_type,
+    ratio,
+)
 from cs_metrics.metrics.common import count_if, days_between
-from cs_metrics.metrics.registry import Option, metric_type
-from cs_metrics.metrics.revenue import REVENUE_SOURCES, customer_accounts
+from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, REVENUE_SOURCES, customer_accounts
 
-NO_CUSTOMERS = "no customers at the end of the period"
+if TYPE_CHECKING:
+    import polars as pl
+
 NEVER_TOUCHED = "no activity on or before the period's end"
 
 
@@ -58,7 +69,7 @@ def touchpoints(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     formula="customers at e with an activity in P / customers at e",
     description="share of paying customers the team was in touch with in the period "
     "(filter selects activities)",
-    null_when=NO_CUSTOMERS,
+    null_when=NO_END_CUSTOMERS,
     parts={"touched": ("customers touched", "count"), "customers": ("customers", "count")},
     explain="{touched} customers touched / {customers} customers at the end",
 )
@@ -76,7 +87,7 @@ def touched_customers_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
         count_if(~nw.col("touched").is_null()).alias("touched"),
     )
     agg = ctx.complete(agg, {"customers": 0, "touched": 0})
-    value, note = ratio(nw.col("touched"), nw.col("customers"), NO_CUSTOMERS)
+    value, note = ratio(nw.col("touched"), nw.col("customers"), NO_END_CUSTOMERS)
     return agg.select(
         "period",
         *ctx.group_cols(),
@@ -135,7 +146,7 @@ def days_since_last_touch(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     agg = ctx.complete(agg, {"customers": 0})
     note = (
         nw.when(nw.col("customers") == 0)
-        .then(nw.lit(NO_CUSTOMERS))
+        .then(nw.lit(NO_END_CUSTOMERS))
         .when(nw.col("value").is_null())
         .then(nw.lit(NEVER_TOUCHED))
     )
@@ -156,8 +167,6 @@ def days_since_last_touch(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     explain="median over {n} accounts onboarded",
 )
 def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    import polars as pl
-
     check_columns(ctx, "accounts", ["signup_date", "onboarded_at"], req.name)
     rows = ctx.filtered("accounts", req.filter)
     rows = rows.filter(~nw.col("signup_date").is_null() & ~nw.col("onboarded_at").is_null())

@@ -47,9 +47,17 @@ from typing import Any, Literal
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.engine import Context, MetricRequest, Unavailable, check_columns, ratio
-from cs_metrics.metrics.common import count_if, days_between, value_frame
-from cs_metrics.metrics.registry import Option, metric_type
+from cs_metrics.metrics.base import (
+    Context,
+    MetricRequest,
+    Option,
+    Unavailable,
+    check_columns,
+    metric_type,
+    ratio,
+)
+from cs_metrics.metrics.common import count_if, day_of, days_between, value_frame
+from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, customer_accounts
 
 USAGE = ("usage",)
 NO_USERS = "no active users in the period"
@@ -143,7 +151,7 @@ def user_days(ctx: Context, condition: str | None) -> nw.LazyFrame:
         reduced = events.select(
             nw.col("account_id"),
             user.cast(nw.String).alias("user_id"),
-            nw.col("timestamp").dt.date().cast(nw.Date).alias("__day"),
+            day_of(nw.col("timestamp")).alias("__day"),
         )
         return ctx.assign_period(distinct(reduced), "__day")
 
@@ -315,7 +323,7 @@ def _account_filter(ctx: Context, condition: str | None) -> nw.LazyFrame | None:
     """account_id of accounts satisfying ``condition`` when it names account attributes only."""
     if not condition or not ctx.has("accounts"):
         return None
-    from cs_metrics.expr import parse_expr
+    from cs_metrics.expr import parse_expr  # sqlglot: not paid by `csm schema`
 
     expr = parse_expr(condition)
     if not expr.columns or not set(expr.columns) <= set(ctx.columns("accounts")):
@@ -333,7 +341,7 @@ def feature_accounts(
     def build() -> nw.LazyFrame:
         events = _in_calendar(ctx, ctx.filtered("usage", condition))
         used = events.filter(nw.col("event").is_in(list(features))).select(
-            nw.col("account_id"), nw.col("timestamp").dt.date().cast(nw.Date).alias("__day")
+            nw.col("account_id"), day_of(nw.col("timestamp")).alias("__day")
         )
         return distinct(ctx.assign_period(distinct(used), "__day"), "period", "account_id")
 
@@ -378,8 +386,6 @@ def feature_adoption(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     used = feature_accounts(ctx, req.filter, features)
     keys = ["period", *ctx.group_cols()]
     if of == "customers":
-        from cs_metrics.metrics.revenue import customer_accounts
-
         base = customer_accounts(ctx)
         only = _account_filter(ctx, req.filter)
         if only is not None:
@@ -395,7 +401,7 @@ def feature_adoption(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
             nw.len().cast(nw.Int64).alias("den"),
             count_if(~nw.col("__used").is_null()).alias("num"),
         )
-        why = "no customers at the end of the period"
+        why = NO_END_CUSTOMERS
     else:
         # Accounts that used a feature are active (same filter), so the numerator needs no
         # join with the active accounts: the denominator is activity's count of them. Both
@@ -437,9 +443,7 @@ def first_event(ctx: Context, condition: str | None, event: str) -> nw.LazyFrame
             & ~nw.col("timestamp").is_null()
         )
         first = events.group_by("account_id").agg(nw.col("timestamp").min().alias("__first"))
-        return first.select(
-            "account_id", nw.col("__first").dt.date().cast(nw.Date).alias("first_day")
-        )
+        return first.select("account_id", day_of(nw.col("__first")).alias("first_day"))
 
     return ctx.cached((KEY, "first", condition, event), build)
 

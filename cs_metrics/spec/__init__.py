@@ -8,7 +8,6 @@ of every phase is collected and reported together, each with file:line:column.
 
 from __future__ import annotations
 
-import difflib
 import os
 import typing
 from dataclasses import dataclass, field
@@ -18,8 +17,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from cs_metrics.errors import InputMissingError, Problem, SpecError
+from cs_metrics.spec.check import raw_expression_problems, whole_spec_problems
 from cs_metrics.spec.loader import Loaded, load_yaml
 from cs_metrics.spec.models import ROLE_COLUMNS, ROLES, spec_model
+from cs_metrics.suggest import did_you_mean
 
 DEFAULT_SPEC = "metrics.yaml"
 
@@ -57,11 +58,6 @@ def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
             )
         raise InputMissingError(f"spec file {path} (from {how}) not found: check the path")
     return path
-
-
-def did_you_mean(word: str, options: typing.Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _model_at(model: Any, loc: tuple[Any, ...]) -> Any:
@@ -230,14 +226,10 @@ def parse_spec(loaded: Loaded, path: Path) -> Spec:
         problems += _structure_problems(loaded, exc, model_cls)
     spec = Spec(model, path, loaded)
     if model is not None:
-        from cs_metrics.spec.check import whole_spec_problems
-
         found = whole_spec_problems(spec)
         problems += [p for p in found if p.level == "error"]
         spec.warnings += [p for p in found if p.level != "error"]
     else:  # the reference rules need a valid model; expression syntax does not
-        from cs_metrics.spec.check import raw_expression_problems
-
         problems += raw_expression_problems(spec)
     errors = [p for p in problems if p.level == "error"]
     if errors:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+import string
 from typing import Any
 
 from cs_metrics.errors import ExprError, Problem
 from cs_metrics.metrics.registry import REGISTRY
+from cs_metrics.spec.models import REPORT_PLACEHOLDERS
+from cs_metrics.suggest import did_you_mean
 
 NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 RESERVED = {"period", "metric", "value", "unit", "account", "previous", "note"}
@@ -53,7 +56,6 @@ def raw_expression_problems(spec: Any) -> list[Problem]:
 
 def whole_spec_problems(spec: Any) -> list[Problem]:
     from cs_metrics.expr import parse_expr
-    from cs_metrics.spec import did_you_mean
 
     m = spec.model
     problems: list[Problem] = []
@@ -188,11 +190,6 @@ REPORT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 def out_dir_problem(template: str, where: str, what: str) -> Problem | None:
     """A bad ``out_dir`` template: an unknown placeholder, a format spec or a lone brace."""
-    import string
-
-    from cs_metrics.spec import did_you_mean
-    from cs_metrics.spec.models import REPORT_PLACEHOLDERS
-
     allowed = ", ".join("{" + p + "}" for p in REPORT_PLACEHOLDERS)
     try:
         parts = list(string.Formatter().parse(template))
@@ -224,8 +221,6 @@ def out_dir_problem(template: str, where: str, what: str) -> Problem | None:
 
 def report_problems(spec: Any, metric_names: set[str]) -> list[Problem]:
     """reports: names, metric and dimension references, sections without data, out_dir."""
-    from cs_metrics.spec import did_you_mean
-
     m = spec.model
     problems: list[Problem] = []
     billing = "subscriptions" in m.sources or "invoices" in m.sources

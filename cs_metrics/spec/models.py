@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
+
 DTYPES = ("string", "int", "float", "bool", "date", "datetime")
 
 # role -> canonical column -> (dtype, required). Ids are strings everywhere so join keys match.
@@ -91,21 +93,6 @@ ROLE_COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
     },
     "fx": {"currency": ("string", True), "rate": ("float", True), "date": ("date", False)},
 }
-
-# The column that dates a row of each role (aggregate metrics count rows dated in P).
-ROLE_DATE_COLUMN = {
-    "accounts": "signup_date",
-    "subscriptions": "start_date",
-    "invoices": "period_start",
-    "tickets": "created_at",
-    "surveys": "submitted_at",
-    "usage": "timestamp",
-    "spend": "date",
-    "orders": "ordered_at",
-    "activities": "occurred_at",
-    "fx": "date",
-}
-
 
 ROLES = tuple(ROLE_COLUMNS)
 
@@ -357,8 +344,6 @@ class SpecBase(Strict):
 
 
 def _metric_models() -> list[type[BaseModel]]:
-    from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
-
     models = []
     for name, mt in sorted(load_all().items()):
         fields: dict[str, Any] = {
