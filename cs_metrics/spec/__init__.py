@@ -49,6 +49,19 @@ def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
         path, how = Path(os.environ["CSM_SPEC"]), "$CSM_SPEC"
     else:
         path, how = Path(DEFAULT_SPEC), "default"
+    if path.is_dir():
+        inside = path / DEFAULT_SPEC
+        hint = (
+            f"pass the spec file in it: {how} {inside}"
+            if inside.is_file()
+            else f"pass the spec file (e.g. {how} {inside})"
+        )
+        raise InputMissingError(f"spec {path} (from {how}) is a directory, not a file: {hint}")
+    if path.exists() and not path.is_file():
+        raise InputMissingError(
+            f"spec {path} (from {how}) is not a regular file (a device or a pipe?): "
+            "pass the metrics.yaml file"
+        )
     if not path.is_file():
         if how == "default":
             raise InputMissingError(
@@ -262,6 +275,6 @@ def load_spec(explicit: str | os.PathLike[str] | None = None) -> Spec:
         loaded = load_yaml(path)
     except OSError as exc:
         raise InputMissingError(f"cannot read spec {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"spec {path} is not UTF-8 text: re-save it as UTF-8") from None
+    if any(p.code == "encoding" for p in loaded.problems):
+        raise SpecError(f"invalid spec {path}: not UTF-8 text", loaded.problems)
     return parse_spec(loaded, path)

@@ -1,0 +1,214 @@
+"""Hostile and broken specs (issue 15): every case is one clear message on stderr with
+file:line:col, exit 78 (invalid spec) or 66 (the spec cannot be read), no traceback, and
+no hang or memory blow-up. Run through the CLI the way a user would meet them."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from cs_metrics.spec.loader import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_yaml_text
+from tests.helpers import invoke
+
+BASE = """\
+version: 1
+as_of: 2026-10-31
+sources:
+  accounts:
+    path: accounts.csv
+  subscriptions:
+    path: subs.csv
+    columns: {account_id: customer, start_date: started, amount: price, plan: plan_name}
+metrics:
+  mrr: {type: mrr}
+"""
+
+ACCOUNTS = "account_id,region,employees\na1,EMEA,12\na2,NA,51-200\n"
+SUBS = "customer,started,price,plan_name\na1,2026-01-01,100,pro\na2,2026-02-01,50,basic\n"
+
+
+def write(tmp_path: Path, text: str | bytes, name: str = "metrics.yaml") -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    (tmp_path / "subs.csv").write_text(SUBS)
+    return path
+
+
+def validate(path: Path, *, code: int = 78, stderr=None):
+    result = invoke(["validate", "--spec", path], code=code, stderr=stderr)
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    return result
+
+
+def bounded(fn, *, seconds: float = 5.0, megabytes: float = 200.0):
+    """Run fn; assert it returns within ``seconds`` and its peak allocation stays under
+    ``megabytes`` (tracemalloc: Python allocations, which is where YAML expands)."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        out = fn()
+    finally:
+        elapsed = time.perf_counter() - start
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert elapsed < seconds, f"took {elapsed:.1f} s"
+    assert peak < megabytes * 1e6, f"peak {peak / 1e6:.0f} MB"
+    return out
+
+
+# --------------------------------------------------------------------------- unsafe YAML
+
+BILLION_LAUGHS = """\
+version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"""
+
+
+def test_alias_bomb_is_refused_fast_with_bounded_memory(tmp_path):
+    """9**9 (387 million) "lol"s from ten lines: this used to run for minutes. The count
+    crosses MAX_NODES (100,000) inside f (9**6 = 531,441 values), reported at f's key."""
+    ld = bounded(lambda: load_yaml_text(BILLION_LAUGHS, "m.yaml"))
+    assert ld.data is None
+    [p] = ld.problems
+    assert p.location == "m.yaml:7:1"
+    assert f"more than {MAX_NODES:,} values" in p.message and "alias" in p.message
+    path = write(tmp_path, BILLION_LAUGHS)
+    start = time.perf_counter()
+    validate(path, stderr=[f"{path}:7:1: error: f: the spec expands to more than 100,000"])
+    assert time.perf_counter() - start < 5
+
+
+def test_an_alias_inside_its_own_anchor_is_refused(tmp_path):
+    """a: &a [*a] is a list that contains itself: building it used to recurse until
+    RecursionError (exit 70)."""
+    path = write(tmp_path, "version: 1\na: &a [*a]\n")
+    validate(path, stderr=[f"{path}:2:1: error: a: the spec nests", "alias *name inside its &name"])
+
+
+def test_aliases_within_the_limits_still_work():
+    text = "a: &x [1, 2, 3]\nb: [*x, *x, *x]\n"
+    ld = load_yaml_text(text, "m.yaml")
+    assert ld.problems == [] and ld.data["b"] == [[1, 2, 3]] * 3
+
+
+@pytest.mark.parametrize(
+    ("nested", "where"),
+    [
+        # flow lists: the root mapping is level 1, x's list level 2 at column 4
+        ("x: " + "[" * 5000 + "]" * 5000, f"2:{4 + MAX_DEPTH - 1}"),
+        # flow maps: the key `a` of the mapping at level MAX_DEPTH - 1 (4 columns a level)
+        ("x: " + "{a: " * 3000 + "1" + "}" * 3000, f"2:{4 + 4 * (MAX_DEPTH - 2) + 1}"),
+        ("x:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(300)), f"{MAX_DEPTH + 1}:"),
+    ],
+    ids=["lists", "maps", "indented"],
+)
+def test_deep_nesting_is_refused_with_a_position(tmp_path, nested, where):
+    """PyYAML's composer recurses once per level: 5,000 [ used to end in RecursionError."""
+    text = "version: 1\n" + nested + "\n"
+    ld = bounded(lambda: load_yaml_text(text, "m.yaml"))
+    [p] = ld.problems
+    assert p.location.startswith(f"m.yaml:{where}")
+    assert f"more than {MAX_DEPTH} levels deep" in p.message
+    validate(write(tmp_path, text), stderr="levels deep")
+
+
+def test_nesting_a_real_spec_needs_is_fine():
+    text = "a:\n" + "".join("  " * (i + 1) + "a:\n" for i in range(20)) + "  " * 21 + "1\n"
+    assert load_yaml_text(text, "m.yaml").problems == []
+
+
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        "!!python/object/apply:os.system ['touch pwned']",
+        "!!python/name:os.system",
+        "!!python/object/new:os.system [ls]",
+        "!!binary aGVsbG8=",
+    ],
+)
+def test_python_and_other_tags_are_refused_never_run(tmp_path, tagged):
+    path = write(tmp_path, f"version: 1\nx: {tagged}\n")
+    validate(path, stderr=[f"{path}:2:4:", "unsupported YAML tag", "never run"])
+    assert not (tmp_path / "pwned").exists()
+
+
+# --------------------------------------------------------------------------- bytes
+
+
+def test_latin1_spec_names_the_byte_and_its_position(tmp_path):
+    path = write(tmp_path, "version: 1\ncurrency: \xa3\n".encode("latin-1"))
+    validate(
+        path,
+        stderr=[
+            f"invalid spec {path}: not UTF-8 text",
+            f"{path}:2:11: error: byte 0xA3 is not UTF-8",
+            "Latin-1 or Windows-1252",
+            "re-save the spec as UTF-8",
+        ],
+    )
+
+
+def test_utf16_spec_says_utf16(tmp_path):
+    path = write(tmp_path, "version: 1\n".encode("utf-16"))
+    validate(path, stderr=f"{path}:1:1: error: the spec is UTF-16 text; csm reads UTF-8")
+
+
+def test_utf8_with_a_byte_order_mark_is_fine(tmp_path):
+    path = write(tmp_path, b"\xef\xbb\xbf" + BASE.encode())
+    invoke(["validate", "--spec", path], stderr="are valid")
+
+
+def test_control_character_has_a_position_and_one_line(tmp_path):
+    path = write(tmp_path, b"version: 1\ncurrency: US\x00D\n")
+    result = validate(path, stderr=f"{path}:2:13: error: character #x0000 is not allowed")
+    assert "<unicode string>" not in result.stderr  # PyYAML's excerpt used to follow
+
+
+def test_oversized_spec_is_refused_without_reading_it(tmp_path):
+    path = write(tmp_path, "version: 1\n" + "# padding\n" * (MAX_BYTES // 10 + 1))
+    validate(path, stderr=["the spec is 1,048,", "the limit is 1,048,576"])
+
+
+# --------------------------------------------------------------------------- not a file
+
+
+def test_spec_directory_points_at_the_file_inside(tmp_path):
+    """SPEC.md: 66 is 'an input file missing or unreadable'; a directory is not a file."""
+    write(tmp_path, BASE)
+    result = invoke(
+        ["validate", "--spec", tmp_path],
+        code=66,
+        stderr=[
+            f"spec {tmp_path} (from --spec) is a directory, not a file",
+            f"--spec {tmp_path / 'metrics.yaml'}",
+        ],
+    )
+    assert "not found" not in result.stderr
+
+
+def test_spec_directory_from_the_environment(tmp_path):
+    invoke(
+        ["validate"],
+        code=66,
+        env={"CSM_SPEC": str(tmp_path)},
+        stderr=f"spec {tmp_path} (from $CSM_SPEC) is a directory, not a file",
+    )
+
+
+def test_spec_device_is_not_a_regular_file():
+    invoke(["validate", "--spec", "/dev/null"], code=66, stderr="is not a regular file")
