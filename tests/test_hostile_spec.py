@@ -212,3 +212,145 @@ def test_spec_directory_from_the_environment(tmp_path):
 
 def test_spec_device_is_not_a_regular_file():
     invoke(["validate", "--spec", "/dev/null"], code=66, stderr="is not a regular file")
+
+
+# --------------------------------------------------------------------------- wrong values
+
+HEALTH = (
+    BASE
+    + """\
+health:
+  components:
+    c: {metric: mrr, scale: [0, 1000]}
+"""
+)
+
+
+def at(text: str, needle: str) -> str:
+    """'line:col' of the first occurrence of needle."""
+    idx = text.index(needle)
+    return f"{text.count(chr(10), 0, idx) + 1}:{idx - (text.rfind(chr(10), 0, idx) + 1) + 1}"
+
+
+@pytest.mark.parametrize(
+    ("line", "needle", "message"),
+    [
+        (
+            '    w: {metric: mrr, weight: "high", scale: [0, 1]}',
+            "weight",
+            "health.components.w.weight: 'high' is not a number",
+        ),
+        (
+            "    w: {metric: mrr, weight: 0, scale: [0, 1]}",
+            "weight",
+            "health.components.w.weight: must be greater than 0, got 0",
+        ),
+        (
+            "    w: {metric: mrr, weight: -3, scale: [0, 1]}",
+            "weight",
+            "health.components.w.weight: must be greater than 0, got -3",
+        ),
+        (
+            "    w: {metric: mrr, weight: .inf, scale: [0, 1]}",
+            "weight",
+            "health.components.w.weight: inf is not a finite number",
+        ),
+        (
+            "    w: {metric: mrr, scale: [10, 10]}",
+            "scale",
+            "health.components.w.scale: worst and best must differ, got [10, 10]",
+        ),
+        (
+            "    w: {metric: mrr, scale: [1, 2, 3]}",
+            "scale",
+            "health.components.w.scale: write [worst, best], two numbers, e.g. [0, 10]; got "
+            "[1, 2, 3]",
+        ),
+        (
+            "    w: {metric: mrr, thresholds: [{above: 30, score: 50}, {above: 60, score: 0}, "
+            "{score: 100}]}",
+            "thresholds",
+            "health.components.w.thresholds: step 2 (above: 60) can never apply: step 1 "
+            "(above: 30) already takes every value above 30",
+        ),
+    ],
+    ids=[
+        "text-weight",
+        "zero-weight",
+        "negative-weight",
+        "inf-weight",
+        "flat-scale",
+        "3-scale",
+        "steps-order",
+    ],
+)
+def test_bad_health_component_values_are_located(tmp_path, line, needle, message):
+    text = HEALTH + line + "\n"
+    path = write(tmp_path, text)
+    where = at(text, line).split(":")[0] + ":" + str(line.index(needle) + 1)
+    validate(path, stderr=f"{path}:{where}: error: {message}")
+
+
+def test_health_bands_out_of_order_are_an_error_with_the_fix(tmp_path):
+    """{red: 70, yellow: 40} was accepted: bands are ordered by cut-off, so yellow (below
+    40) became the worst band and red the middle one."""
+    text = HEALTH + "  bands: {red: 70, yellow: 40}\n"
+    path = write(tmp_path, text)
+    validate(
+        path,
+        stderr=[
+            f"{path}:{at(text, 'bands')}: error: health.bands: out of order: red: 70 comes "
+            "before yellow: 40",
+            "(did you mean {red: 40, yellow: 70}?)",
+        ],
+    )
+
+
+def test_bands_in_order_still_load(tmp_path):
+    text = HEALTH + "  bands: {red: 30, yellow: 60, green: 85, champion: 100}\n"
+    invoke(["validate", "--spec", write(tmp_path, text)], stderr="are valid")
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle", "message"),
+    [
+        (
+            "grain: fortnight\n",
+            "grain",
+            "grain: 'fortnight' is not allowed; allowed: 'week', 'month', 'quarter' or 'year'",
+        ),
+        (
+            "health:\n  components:\n    c: {metric: mrr, scale: [0, 1]}\n  missing: ignore\n",
+            "missing",
+            "health.missing: 'ignore' is not allowed; allowed: 'renormalize', 'zero' or 'neutral'",
+        ),
+        (
+            "alerts:\n  - {name: big, when: 'mrr > 1', severity: urgent}\n",
+            "severity",
+            "alerts.0.severity: 'urgent' is not allowed; allowed: 'low', 'medium', 'high' or "
+            "'critical'",
+        ),
+        (
+            "alerts:\n  - {name: big, when: 'mrr > 1', severity: hihg}\n",
+            "severity",
+            "alerts.0.severity: 'hihg' is not allowed (did you mean 'high'?)",
+        ),
+    ],
+    ids=["grain", "missing", "severity", "did-you-mean"],
+)
+def test_bad_enum_values_are_echoed_beside_the_allowed_ones(tmp_path, setting, needle, message):
+    text = BASE + setting
+    path = write(tmp_path, text)
+    validate(path, stderr=f"{path}:{at(text, needle)}: error: {message}")
+
+
+def test_bad_encoding_option_is_echoed(tmp_path):
+    text = BASE.replace(
+        "    path: accounts.csv\n", "    path: accounts.csv\n    options: {encoding: ebcdic}\n"
+    )
+    path = write(tmp_path, text)
+    validate(
+        path,
+        stderr=f"{path}:{at(text, 'encoding')}: error: sources.accounts.options.encoding: "
+        "'ebcdic' is not allowed; allowed: 'utf8', 'utf8-lossy', 'latin1' or 'cp1252'",
+    )
