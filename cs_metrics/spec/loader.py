@@ -36,7 +36,7 @@ MAX_NODES = 100_000  # values once aliases are expanded; a real spec has a few t
 
 
 class _TooLarge(Exception):
-    """The spec expands past MAX_NODES or nests past MAX_DEPTH while it is built."""
+    """The spec nests past MAX_DEPTH through aliases while it is built."""
 
     def __init__(self, path: Path_, node: yaml.Node, what: str) -> None:
         super().__init__(what)
@@ -64,6 +64,58 @@ class _SpecLoader(yaml.SafeLoader):
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return list(node.value) if isinstance(node, yaml.SequenceNode) else []
+
+
+def _expansion_problem(root: yaml.Node, file: str) -> Problem | None:
+    """Count the values the document stands for once aliases are expanded, without expanding
+    them: each distinct node is sized once (its children's sizes summed, capped), so the
+    "billion laughs" bomb is answered in milliseconds. An alias inside its own anchor (a
+    value containing itself) is found on the way."""
+    size: dict[int, int] = {}
+    open_: set[int] = set()  # nodes whose subtree is being sized
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_.discard(key)
+            size[key] = min(MAX_NODES + 1, 1 + sum(size[id(c)] for c in _children(node)))
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            return Problem(
+                "an alias *name inside the value its &name anchors makes a value that contains "
+                "itself, without end: remove the alias",
+                _at(file, node.start_mark),
+                code="yaml",
+            )
+        open_.add(key)
+        stack.append((node, True))
+        stack += [(c, False) for c in reversed(_children(node)) if id(c) not in size]
+    if size[id(root)] <= MAX_NODES:
+        return None
+    where, total = root, 1
+    if isinstance(root, yaml.MappingNode):  # name the top-level key where the limit is crossed
+        for key_node, value_node in root.value:
+            total += size[id(key_node)] + size[id(value_node)]
+            if total > MAX_NODES:
+                where = key_node
+                break
+    label = f"{where.value}: " if isinstance(where, yaml.ScalarNode) else ""
+    return Problem(
+        f"{label}the spec expands to more than {MAX_NODES:,} values (aliases such as *name "
+        "repeat what &name anchors, so a few lines can stand for billions of values): write "
+        "the values out instead of nesting aliases",
+        _at(file, where.start_mark),
+        code="yaml",
+    )
 
 
 def _unsupported(tag: str, why: str = "") -> str:
@@ -102,24 +154,13 @@ class _Builder:
         self.positions: dict[Path_, tuple[int, int]] = {}
         self.problems: list[Problem] = []
         self._ctor = yaml.SafeLoader("")
-        self._nodes = 0
-        self._depth = 0
 
     def loc(self, node: yaml.Node) -> str:
         return f"{self.file}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
-        self._nodes += 1
-        if self._nodes > MAX_NODES:
-            raise _TooLarge(
-                path,
-                node,
-                f"the spec expands to more than {MAX_NODES:,} values (aliases such as *name "
-                "repeat what &name anchors, so a few lines can stand for billions of values): "
-                "write the values out instead of nesting aliases",
-            )
-        if len(path) > MAX_DEPTH:  # an alias inside its own anchor repeats forever
-            raise _TooLarge(path, node, _too_deep() + " (or an alias *name inside its &name)")
+        if len(path) > MAX_DEPTH:  # an alias can nest what its anchor nests
+            raise _TooLarge(path, node, _too_deep())
         self.positions.setdefault(path, (node.start_mark.line + 1, node.start_mark.column + 1))
         if (
             isinstance(node, yaml.MappingNode | yaml.SequenceNode)
@@ -250,6 +291,8 @@ def load_yaml_text(text: str, file: str = "<spec>") -> Loaded:
         return failed(f"YAML syntax error: {str(exc).splitlines()[0]}", file)
     if root is None:
         return Loaded({}, {}, file)
+    if problem := _expansion_problem(root, file):
+        return Loaded(None, {}, file, [problem])
     builder = _Builder(file)
     try:
         data = builder.build(root, ())
