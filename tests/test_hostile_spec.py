@@ -356,3 +356,183 @@ def test_bad_encoding_option_is_echoed(tmp_path):
         stderr=f"{path}:{at(text, 'encoding')}: error: sources.accounts.options.encoding: "
         "'ebcdic' is not allowed; allowed: 'utf8', 'utf8-lossy', 'latin1' or 'cp1252'",
     )
+
+
+# --------------------------------------------------------------------------- SQL
+
+
+def with_metric(options: str, extra: str = "") -> str:
+    return BASE + f"  m2: {{type: mrr, {options}}}\n" + extra
+
+
+def filter_spec(text: str) -> str:
+    import json
+
+    return with_metric(f"filter: {json.dumps(text)}")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("plan = 'x'; DROP TABLE x", 'only one expression is allowed: found ";" at position 10'),
+        (
+            "read_csv('/etc/passwd') IS NOT NULL",
+            "function READ_CSV() is not allowed in expressions (allowed: COALESCE, ABS, LEAST, "
+            "GREATEST) at position 0",
+        ),
+        ("lower(plan) = 'pro'", "function LOWER() is not allowed in expressions"),
+        ("plan IN (SELECT plan FROM x)", "unknown construct SELECT at position 8"),
+        ("getenv('HOME') = 'x'", "function GETENV() is not allowed"),
+    ],
+    ids=["semicolon", "read_csv", "unknown-function", "subquery", "getenv"],
+)
+def test_sql_outside_the_whitelist_is_a_spec_error(tmp_path, sql, message):
+    text = filter_spec(sql)
+    path = write(tmp_path, text)
+    invoke(
+        ["compute", "m2", "--spec", path],
+        code=78,
+        stderr=f"{path}:{at(text, 'filter')}: error: metrics.m2.filter: {message}",
+    )
+
+
+def test_a_4000_term_or_filter_runs(tmp_path):
+    """sqlglot builds a 4,000-deep tree for a OR b OR ...; translating it recursed 4,000
+    deep (RecursionError, exit 70). The chain is regrouped as a balanced tree: plan is
+    'pro' for a1 (100) and 'basic' for a2 (50); p0..p3997 match nothing, so the filter
+    keeps a1 only: MRR 100 in 2026-10."""
+    sql = " OR ".join([*(f"plan = 'p{i}'" for i in range(3998)), "plan = 'pro'", "plan = 'x'"])
+    path = write(tmp_path, filter_spec(sql))
+    invoke(["compute", "m2", "--period", "2026-10", "--spec", path], stdout="2026-10,m2,100.0,USD")
+
+
+def test_a_4000_term_and_filter_runs_on_duckdb_too(tmp_path):
+    """a2 (basic, 50) is the only account whose plan is none of p0..p3999."""
+    sql = " AND ".join(f"plan <> 'p{i}'" for i in range(4000)) + " AND plan <> 'pro'"
+    path = write(tmp_path, filter_spec(sql))
+    invoke(
+        ["compute", "m2", "--period", "2026-10", "--spec", path, "--engine", "duckdb"],
+        stdout="2026-10,m2,50.0,USD",
+    )
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (
+            "(" * 40 + "plan = 'x'" + ")" * 40,
+            "nests 40 levels deep (parentheses inside each other; the limit is 32)",
+        ),
+        ("(" * 5000 + "plan = 'x'" + ")" * 5000, "nests 5000 levels deep"),
+        (
+            " + ".join(["amount"] * 4000) + " > 1",
+            "deep (parentheses, NOT, CASE or arithmetic inside each other; the limit is 100)",
+        ),
+        ("NOT " * 5000 + "plan = 'x'", "nests too many levels deep"),
+    ],
+    ids=["40-parens", "5000-parens", "4000-plus", "5000-not"],
+)
+def test_deeply_nested_expressions_are_refused(tmp_path, sql, message):
+    path = write(tmp_path, filter_spec(sql))
+    start = time.perf_counter()
+    result = validate(path, stderr=["metrics.m2.filter: expression", message])
+    assert time.perf_counter() - start < 10
+    assert len(result.stderr) < 1000  # the expression is shortened in the message
+
+
+# --------------------------------------------------------------------------- types
+
+
+@pytest.mark.parametrize("engine", ["polars", "duckdb"])
+def test_text_column_compared_with_a_number_names_the_column(tmp_path, engine):
+    """plan (subscriptions.columns maps it: a string) > 5 was a BinderException on DuckDB
+    (exit 70) and an unlocated ComputeError on polars (exit 65)."""
+    text = filter_spec("plan > 5")
+    path = write(tmp_path, text)
+    invoke(
+        ["compute", "m2", "--spec", path, "--engine", engine],
+        code=78,
+        stderr=[
+            f"{path}:{at(text, 'filter')}: error: metrics.m2.filter: column plan (text) is "
+            'compared with the number 5 at position 7 in "plan > 5"',
+            "compare it with text ('5')",
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "dimensions:\n  size: \"CASE WHEN employees >= 100 THEN 'big' ELSE 'small' END\"\n",
+            "dimension size: column employees (text) is compared with the number 100",
+        ),
+        (
+            "health:\n  components:\n    c: {metric: mrr, scale: [0, 1]}\n  segments:\n"
+            "    - {name: big, when: 'employees > 50'}\n",
+            "health.segments.big.when: column employees (text) is compared with the number 50",
+        ),
+    ],
+    ids=["dimension", "segment"],
+)
+def test_declared_text_attribute_compared_with_a_number(tmp_path, setting, message):
+    """accounts declare employees as text (its values are buckets such as 51-200)."""
+    text = (
+        BASE.replace(
+            "    path: accounts.csv\n", "    path: accounts.csv\n    dtypes: {employees: string}\n"
+        )
+        + setting
+    )
+    validate(write(tmp_path, text), stderr=message)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("amount = 'x'", "column amount (number) is compared with the text 'x'"),
+        ("amount = '5'", "write the number without quotes (5)"),
+        ("start_date > '2026-01-01'", "write a date as DATE '2026-01-01'"),
+        ("plan LIKE 'p%' AND amount LIKE '1%'", "LIKE matches text, but column amount (number)"),
+        ("plan * 2 > 1", "arithmetic needs numbers, but column plan (text) is not one"),
+    ],
+)
+def test_other_kind_clashes_on_typed_columns(tmp_path, sql, message):
+    validate(write(tmp_path, filter_spec(sql)), stderr=message)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "plan = 'pro'",
+        "amount > 5",
+        "start_date >= DATE '2026-01-01'",
+        "CAST(plan AS DOUBLE) > 5",
+        "region = 'EMEA'",  # an account attribute: its type is only known from the file
+        "employees > 5",
+    ],
+)
+def test_comparisons_of_one_kind_or_unknown_columns_are_not_judged(tmp_path, sql):
+    invoke(["validate", "--spec", write(tmp_path, filter_spec(sql))], stderr="are valid")
+
+
+def test_frame_check_shows_number_like_buckets_but_not_names():
+    """For the engine, before running: the kinds come from the frame; a text column's
+    values are shown only when number-like (a company name is customer data)."""
+    import duckdb
+    import narwhals.stable.v2 as nw
+    import polars as pl
+
+    from cs_metrics.expr import parse_expr
+
+    df = pl.DataFrame(
+        {"employees": ["51-200", "11-50", None, "1,000+", "51-200"], "name": list("abcde")}
+    )
+    rel = duckdb.sql("select * from df")
+    for frame in (nw.from_native(df.lazy()), nw.from_native(rel)):
+        err = parse_expr("employees >= 100").frame_type_error(frame)
+        assert err is not None and err.position == 13
+        assert "column employees (text) is compared with the number 100" in err.message
+        assert "its values look like '1,000+', '11-50', '51-200'" in err.message
+        err = parse_expr("name > 3").frame_type_error(frame)
+        assert "column name (text)" in err.message and "values look like" not in err.message
+        assert parse_expr("employees = '51-200'").frame_type_error(frame) is None
