@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 import narwhals.stable.v2 as nw
 
 from cs_metrics.engine import Context, MetricRequest, check_columns, ratio
-from cs_metrics.metrics.common import count_if, days_between
+from cs_metrics.metrics.common import count_if
 from cs_metrics.metrics.registry import Option, metric_type
 from cs_metrics.metrics.revenue import customer_accounts
 
@@ -253,7 +253,9 @@ def _duration(
     stat = req.options.get("stat") or "median"
     created = _created_in_period(ctx, req)
     _warn_out_of_order(ctx, req, created)
-    hours = days_between(nw.col("created_at"), nw.col(end_col)) * 24.0
+    # microseconds, not total_seconds(): that truncates each ticket to whole seconds
+    span = nw.col(end_col).cast(nw.Datetime("us")) - nw.col("created_at").cast(nw.Datetime("us"))
+    hours = span.dt.total_microseconds() / 3_600_000_000.0
     rows = created.filter(~nw.col(end_col).is_null()).with_columns(hours.alias("__hours"))
     negative = rows.filter(nw.col("__hours") < 0)
 
