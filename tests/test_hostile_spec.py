@@ -536,3 +536,14 @@ def test_frame_check_shows_number_like_buckets_but_not_names():
         err = parse_expr("name > 3").frame_type_error(frame)
         assert "column name (text)" in err.message and "values look like" not in err.message
         assert parse_expr("employees = '51-200'").frame_type_error(frame) is None
+
+
+def test_nesting_through_aliases_is_limited_too():
+    """40 levels anchored, used 40 levels deep: 80 levels once built (the composer saw
+    at most 41)."""
+    deep = "[" * 40 + "1" + "]" * 40
+    text = f"a: &x {deep}\nb: {'[' * 39}*x{']' * 39}\n"
+    ld = bounded(lambda: load_yaml_text(text, "m.yaml"))
+    [p] = ld.problems
+    assert p.location.startswith("m.yaml:2:")
+    assert p.message.startswith("b: the spec nests lists and mappings more than 64 levels")
