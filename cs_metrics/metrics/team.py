@@ -200,10 +200,16 @@ def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     unit="number",
     requires=("accounts", *REVENUE_SOURCES),
     formula="customers at e that have an owner / distinct owners among them",
-    description="book size per CSM; the owner is the accounts attribute named by "
-    "owner_column; customers without an owner are left out; filter selects accounts",
+    description="book size per CSM; the owner is the csm dimension when the spec declares one, "
+    "else the accounts attribute named by owner_column; customers without an owner are left "
+    "out; filter selects accounts",
     options={
-        "owner_column": Option(str, "owner", "accounts column naming each account's owner (CSM)")
+        "owner_column": Option(
+            str,
+            "owner",
+            "accounts column naming each account's owner (CSM); set, it overrides the csm "
+            "dimension",
+        )
     },
     higher_is_better=None,
     null_when="no customer at the end of the period has an owner",
@@ -211,13 +217,35 @@ def onboarding_days(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     explain="{customers} customers / {owners} owners",
 )
 def customers_per_owner(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
-    column = req.options.get("owner_column") or "owner"
+    # METRICS.md: the owner is "the accounts attribute naming the owner", i.e. the csm
+    # dimension when the spec declares one; owner_column set on the metric overrides it
+    from cs_metrics.expr import parse_expr
+    from cs_metrics.spec import did_you_mean
+
+    metric = ctx.spec.model.metrics.get(req.name)
+    explicit = metric is not None and "owner_column" in metric.model_fields_set
+    csm = ctx.spec.model.dimensions.get("csm")
     accounts = ctx.filtered("accounts", req.filter)
-    if column not in ctx.columns("accounts"):
-        raise Unavailable(
-            f"the accounts source has no column {column!r} naming the owner: set owner_column"
-        )
-    owners = accounts.select("account_id", nw.col(column).cast(nw.String).alias("__owner")).unique(
+    cols = ctx.columns("accounts")
+    if csm is not None and not explicit:
+        named = parse_expr(csm)
+        unknown = sorted(c for c in named.columns if c not in cols)
+        if unknown:
+            raise Unavailable(
+                f"the csm dimension ({csm!r}) names column {unknown[0]!r}"
+                f"{did_you_mean(unknown[0], cols)}, which the accounts source does not have; "
+                "fix dimensions.csm or set owner_column"
+            )
+        owner_expr = named.to_narwhals()
+    else:
+        column = req.options.get("owner_column") or "owner"
+        if column not in cols:
+            raise Unavailable(
+                f"the accounts source has no column {column!r} naming the owner: set "
+                "owner_column, or declare the owner as dimensions: {csm: <column>}"
+            )
+        owner_expr = nw.col(column)
+    owners = accounts.select("account_id", owner_expr.cast(nw.String).alias("__owner")).unique(
         ["account_id"], keep="any"
     )
     # inner: customers without an accounts row (or left out by the filter) have no owner

@@ -50,6 +50,19 @@ def find_spec(explicit: str | os.PathLike[str] | None) -> Path:
         path, how = Path(os.environ["CSM_SPEC"]), "$CSM_SPEC"
     else:
         path, how = Path(DEFAULT_SPEC), "default"
+    if path.is_dir():
+        inside = path / DEFAULT_SPEC
+        hint = (
+            f"pass the spec file in it: {how} {inside}"
+            if inside.is_file()
+            else f"pass the spec file (e.g. {how} {inside})"
+        )
+        raise InputMissingError(f"spec {path} (from {how}) is a directory, not a file: {hint}")
+    if path.exists() and not path.is_file():
+        raise InputMissingError(
+            f"spec {path} (from {how}) is not a regular file (a device or a pipe?): "
+            "pass the metrics.yaml file"
+        )
     if not path.is_file():
         if how == "default":
             raise InputMissingError(
@@ -148,8 +161,67 @@ def _structure_problems(loaded: Loaded, exc: ValidationError, model: Any) -> lis
         elif kind == "missing":
             problems.append(Problem(f"{dotted}: required key is missing", where, code="missing"))
         else:
-            problems.append(Problem(f"{dotted}: {err['msg']}", where, code=kind))
+            problems.append(Problem(f"{dotted}: {_explain(err)}", where, code=kind))
     return problems
+
+
+_EXPECTED = {
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "finite_number": "a finite number",
+    "int_parsing": "a whole number (an integer)",
+    "int_type": "a whole number (an integer)",
+    "int_from_float": "a whole number (an integer)",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "text",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+}
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) < 20)
+
+
+def _shown(value: Any) -> str:
+    """A spec value for a message: short scalars as YAML would show them."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null (no value)"
+    if isinstance(value, int | float):
+        return f"{value:g}" if isinstance(value, float) else str(value)
+    if isinstance(value, list) and len(value) <= 5 and all(_plain(v) for v in value):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else ""
+
+
+def _explain(err: Any) -> str:
+    """pydantic's message for one error, with the value that was given (issue 15: echo the
+    bad value beside what is allowed)."""
+    kind, msg, given = err["type"], err["msg"], err.get("input")
+    ctx = err.get("ctx") or {}
+    if "scale" in err["loc"][-2:] and kind in ("too_long", "too_short", "tuple_type"):
+        return f"write [worst, best], two numbers, e.g. [0, 10]; got {_shown(given)}"
+    if kind in _EXPECTED and (shown := _shown(given)):
+        return f"{shown} is not {_EXPECTED[kind]}"
+    if kind == "literal_error":
+        allowed = str(ctx.get("expected", ""))
+        options = [t.strip(" '") for t in allowed.replace(" or ", ", ").split(",")]
+        hint = did_you_mean(given, options) if isinstance(given, str) else ""
+        return f"{_shown(given)} is not allowed{hint}; allowed: {allowed}"
+    if kind == "value_error":
+        text = str(ctx.get("error") or msg.removeprefix("Value error, "))
+        field_name = str(err["loc"][-1]) if err["loc"] else ""
+        return text.removeprefix(f"{field_name}: ") if field_name else text
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{msg.replace('Input should be', 'must be')}, got {_shown(given)}"
+    shown = _shown(given)
+    return f"{msg} (got {shown})" if shown and not isinstance(given, list | dict) else msg
 
 
 def _data_path(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -254,6 +326,6 @@ def load_spec(explicit: str | os.PathLike[str] | None = None) -> Spec:
         loaded = load_yaml(path)
     except OSError as exc:
         raise InputMissingError(f"cannot read spec {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"spec {path} is not UTF-8 text: re-save it as UTF-8") from None
+    if any(p.code == "encoding" for p in loaded.problems):
+        raise SpecError(f"invalid spec {path}: not UTF-8 text", loaded.problems)
     return parse_spec(loaded, path)

@@ -15,14 +15,65 @@ NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 RESERVED = {"period", "metric", "value", "unit", "account", "previous", "note"}
 
 
-def _expr_problem(spec: Any, text: str, where: tuple[Any, ...], what: str) -> Problem | None:
+def _expr_problem(
+    spec: Any,
+    text: str,
+    where: tuple[Any, ...],
+    what: str,
+    kinds: dict[str, str] | None = None,
+) -> Problem | None:
+    """The expression's syntax problem, or (given the kinds of the columns it may name)
+    its first comparison of text with a number and the like."""
     from cs_metrics.expr import parse_expr
 
     try:
-        parse_expr(text)
+        parsed = parse_expr(text)
     except ExprError as exc:
         return Problem(f"{what}: {exc.message}", spec.where(*where), code="expression")
+    if kinds and (exc := parsed.type_error(kinds)) is not None:
+        return Problem(f"{what}: {exc.message}", spec.where(*where), code="expression-type")
     return None
+
+
+def role_kinds(model: Any, role: str) -> dict[str, str]:
+    """Column -> kind of a source's columns whose type the spec fixes: its required canonical
+    columns, the canonical ones it maps under columns:, and those it types under dtypes:
+    (any other column's type is only known once the file is read)."""
+    from cs_metrics.expr import DTYPE_KINDS
+    from cs_metrics.spec.models import ROLE_COLUMNS
+
+    src = model.sources.get(role)
+    if src is None:
+        return {}
+    kinds = {
+        name: DTYPE_KINDS[dtype]
+        for name, (dtype, required) in ROLE_COLUMNS[role].items()
+        if required or name in src.columns
+    }
+    kinds.update({name: DTYPE_KINDS[dtype] for name, dtype in src.dtypes.items()})
+    return kinds
+
+
+def filter_kinds(model: Any, metric: Any) -> dict[str, str]:
+    """The known column kinds a metric's filter runs over: its source's (when several roles
+    may be read, the columns every one of them types alike). A column that the source may
+    not have falls back to the account attributes at run time, so those are not judged."""
+    roles: list[str] = []
+    source = getattr(metric, "source", None)
+    if isinstance(source, str) and source:
+        roles = [source]
+    elif metric.type in REGISTRY:
+        roles = [
+            r
+            for need in REGISTRY[metric.type].requires
+            for r in need.split("|")
+            if r in model.sources
+        ]
+    if not roles:
+        return {}
+    per_role = [role_kinds(model, r) for r in dict.fromkeys(roles)]
+    first, *rest = per_role
+    return {c: k for c, k in first.items() if all(other.get(c) == k for other in rest)}
 
 
 def raw_expression_problems(spec: Any) -> list[Problem]:
@@ -80,14 +131,20 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
                     code="name",
                 )
             )
-        if p := _expr_problem(spec, text, ("dimensions", name), f"dimension {name}"):
+        if p := _expr_problem(
+            spec, text, ("dimensions", name), f"dimension {name}", role_kinds(m, "accounts")
+        ):
             problems.append(p)
 
     graph: dict[str, list[str]] = {}
     for name, metric in m.metrics.items():
         if metric.filter and (
             p := _expr_problem(
-                spec, metric.filter, ("metrics", name, "filter"), f"metrics.{name}.filter"
+                spec,
+                metric.filter,
+                ("metrics", name, "filter"),
+                f"metrics.{name}.filter",
+                filter_kinds(m, metric),
             )
         ):
             problems.append(p)
@@ -168,6 +225,11 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
         )
 
     if m.health:
+        for i, seg in enumerate(m.health.segments or []):
+            where = ("health", "segments", i, "when")
+            what = f"health.segments.{seg.name}.when"
+            if p := _expr_problem(spec, seg.when, where, what, role_kinds(m, "accounts")):
+                problems.append(p)
         for cname, comp in m.health.components.items():
             if not _known(comp.metric, metric_names):
                 problems.append(

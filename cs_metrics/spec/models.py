@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 from functools import cache
+from itertools import pairwise
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
 
@@ -134,14 +135,20 @@ class Source(Strict):
     options: SourceOptions = Field(default_factory=SourceOptions)
 
 
-class ThresholdStep(Strict):
+class Finite(Strict):
+    """Numbers are finite: .inf or .nan as a weight, scale end or cut-off is a spec error."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class ThresholdStep(Finite):
     above: float | None = Field(
         None, description="the step applies when the value is strictly above this (omit: default)"
     )
     score: float = Field(ge=0, le=100, description="the component score, 0-100")
 
 
-class HealthComponent(Strict):
+class HealthComponent(Finite):
     metric: str = Field(description="the per-account metric this component reads")
     change: Literal["relative", "absolute"] | None = Field(
         None, description="read <metric>_change (relative) or <metric>_delta (absolute) instead"
@@ -156,26 +163,46 @@ class HealthComponent(Strict):
         "score; the last step, without `above`, is the default",
     )
 
+    # field validators, so that the problem points at the key itself
+    @field_validator("scale")
+    @classmethod
+    def _scale(cls, scale: tuple[float, float] | None) -> tuple[float, float] | None:
+        if scale is not None and scale[0] == scale[1]:
+            raise ValueError(
+                f"scale: worst and best must differ, got [{scale[0]:g}, {scale[1]:g}] (write "
+                "[worst, best], e.g. [0, 10]; worst > best when lower is better)"
+            )
+        return scale
+
+    @field_validator("thresholds")
+    @classmethod
+    def _steps(cls, steps: list[ThresholdStep] | None) -> list[ThresholdStep] | None:
+        if steps is None:
+            return steps
+        if not steps or steps[-1].above is not None:
+            raise ValueError("thresholds: end with a default step without `above`, e.g. {score: 0}")
+        if any(s.above is None for s in steps[:-1]):
+            raise ValueError("thresholds: only the last step may omit `above`")
+        aboves = [s.above for s in steps[:-1]]
+        for i in range(1, len(aboves)):
+            if aboves[i] >= aboves[i - 1]:  # type: ignore[operator]
+                raise ValueError(
+                    f"thresholds: step {i + 1} (above: {aboves[i]:g}) can never apply: step {i} "
+                    f"(above: {aboves[i - 1]:g}) already takes every value above "
+                    f"{aboves[i - 1]:g}; list the steps from the highest `above` down"
+                )
+        return steps
+
     @model_validator(mode="after")
     def _one_mapping(self) -> HealthComponent:
         # neither set is reported by `csm health` (score_health), so a spec that only
         # sketches components still loads and its other problems are all reported
         if self.scale is not None and self.thresholds is not None:
             raise ValueError("set only one of scale: [worst, best] or thresholds: [...]")
-        if self.scale is not None and self.scale[0] == self.scale[1]:
-            raise ValueError("scale: worst and best must differ")
-        if self.thresholds is not None:
-            steps = self.thresholds
-            if not steps or steps[-1].above is not None:
-                raise ValueError(
-                    "thresholds: end with a default step without `above`, e.g. {score: 0}"
-                )
-            if any(s.above is None for s in steps[:-1]):
-                raise ValueError("thresholds: only the last step may omit `above`")
         return self
 
 
-class HealthSegment(Strict):
+class HealthSegment(Finite):
     name: str
     when: str = Field(description="SQL over account attributes; an account is in the first match")
     components: list[str] | None = Field(
@@ -200,12 +227,13 @@ HEALTH_RESERVED = frozenset(
 )
 
 
-class Health(Strict):
+class Health(Finite):
     components: dict[str, HealthComponent] = Field(min_length=1)
     bands: dict[str, float] = Field(
         default_factory=lambda: {"red": 40, "yellow": 70},
-        description="band -> cut-off: a score strictly below the lowest cut-off is that band, and "
-        "so on up; scores at or above the highest are 'green', or the band given a cut-off of 100",
+        description="band -> cut-off, from the worst band up (each cut-off above the one "
+        "before): a score strictly below the lowest cut-off is that band, and so on up; scores at "
+        "or above the highest are 'green', or the band given a cut-off of 100",
     )
     missing: Literal["renormalize", "zero", "neutral"] = Field(
         "renormalize",
@@ -213,23 +241,36 @@ class Health(Strict):
     )
     segments: list[HealthSegment] | None = None
 
+    @field_validator("bands")
+    @classmethod
+    def _bands(cls, bands: dict[str, float]) -> dict[str, float]:
+        if not bands:
+            raise ValueError("bands: give at least one band, e.g. {red: 40, yellow: 70}")
+        for band, cut in bands.items():
+            if not 0 < cut <= 100:
+                raise ValueError(f"bands.{band}: a cut-off is a score in (0, 100], got {cut:g}")
+        cuts = sorted(bands.values())
+        if len(set(cuts)) != len(cuts):
+            raise ValueError("bands: two bands have the same cut-off")
+        for (low, low_cut), (high, high_cut) in pairwise(bands.items()):
+            if high_cut < low_cut:  # {red: 70, yellow: 40} would make yellow the worst band
+                fixed = ", ".join(f"{b}: {c:g}" for b, c in zip(bands, cuts, strict=True))
+                raise ValueError(
+                    f"bands: out of order: {low}: {low_cut:g} comes before {high}: {high_cut:g}; "
+                    "write the bands from the worst up, each cut-off above the one before "
+                    f"(did you mean {{{fixed}}}?)"
+                )
+        if cuts[-1] < 100 and "green" in bands:
+            raise ValueError(
+                "bands: 'green' is the name of the top band; give it the cut-off 100 or rename it"
+            )
+        return bands
+
     @model_validator(mode="after")
     def _check(self) -> Health:
         for name in self.components:
             if name in HEALTH_RESERVED or name.endswith("_value"):
                 raise ValueError(f"component name {name!r} clashes with an output field; rename it")
-        if not self.bands:
-            raise ValueError("bands: give at least one band, e.g. {red: 40, yellow: 70}")
-        for band, cut in self.bands.items():
-            if not 0 < cut <= 100:
-                raise ValueError(f"bands.{band}: a cut-off is a score in (0, 100], got {cut}")
-        cuts = sorted(self.bands.values())
-        if len(set(cuts)) != len(cuts):
-            raise ValueError("bands: two bands have the same cut-off")
-        if cuts[-1] < 100 and "green" in self.bands:
-            raise ValueError(
-                "bands: 'green' is the name of the top band; give it the cut-off 100 or rename it"
-            )
         names = [seg.name for seg in self.segments or []]
         if len(set(names)) != len(names):
             raise ValueError("segments: two segments have the same name")
