@@ -523,19 +523,20 @@ def test_frame_check_shows_number_like_buckets_but_not_names():
     import polars as pl
 
     from cs_metrics.expr import parse_expr
+    from cs_metrics.expr_types import frame_type_error
 
     df = pl.DataFrame(
         {"employees": ["51-200", "11-50", None, "1,000+", "51-200"], "name": list("abcde")}
     )
     rel = duckdb.sql("select * from df")
     for frame in (nw.from_native(df.lazy()), nw.from_native(rel)):
-        err = parse_expr("employees >= 100").frame_type_error(frame)
+        err = frame_type_error(parse_expr("employees >= 100"), frame)
         assert err is not None and err.position == 13
         assert "column employees (text) is compared with the number 100" in err.message
         assert "its values look like '1,000+', '11-50', '51-200'" in err.message
-        err = parse_expr("name > 3").frame_type_error(frame)
+        err = frame_type_error(parse_expr("name > 3"), frame)
         assert "column name (text)" in err.message and "values look like" not in err.message
-        assert parse_expr("employees = '51-200'").frame_type_error(frame) is None
+        assert frame_type_error(parse_expr("employees = '51-200'"), frame) is None
 
 
 def test_nesting_through_aliases_is_limited_too():

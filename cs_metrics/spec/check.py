@@ -25,12 +25,13 @@ def _expr_problem(
     """The expression's syntax problem, or (given the kinds of the columns it may name)
     its first comparison of text with a number and the like."""
     from cs_metrics.expr import parse_expr
+    from cs_metrics.expr_types import type_error
 
     try:
         parsed = parse_expr(text)
     except ExprError as exc:
         return Problem(f"{what}: {exc.message}", spec.where(*where), code="expression")
-    if kinds and (exc := parsed.type_error(kinds)) is not None:
+    if kinds and (exc := type_error(parsed, kinds)) is not None:
         return Problem(f"{what}: {exc.message}", spec.where(*where), code="expression-type")
     return None
 
@@ -39,7 +40,7 @@ def role_kinds(model: Any, role: str) -> dict[str, str]:
     """Column -> kind of a source's columns whose type the spec fixes: its required canonical
     columns, the canonical ones it maps under columns:, and those it types under dtypes:
     (any other column's type is only known once the file is read)."""
-    from cs_metrics.expr import DTYPE_KINDS
+    from cs_metrics.expr_types import DTYPE_KINDS
     from cs_metrics.spec.models import ROLE_COLUMNS
 
     src = model.sources.get(role)
