@@ -107,6 +107,10 @@ class Context:
             self._scanned[role] = sc
             if self.engine == "polars":  # other engines check when they lift the rows
                 self.checks += sc.checks
+            # what reading decided (columns matched, delimiter guessed ...) and data notices
+            self.warnings += [w for w in sc.warnings if w not in self.warnings]
+            for frame, fmt in sc.notices:
+                self.notice(nw.from_native(frame), fmt)
         return self._scanned[role]
 
     def source(self, role: str) -> nw.LazyFrame:

@@ -8,7 +8,7 @@ all collected and reported together, like pandera's lazy validation.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cs_metrics.errors import CsmError, ExitCode, Problem
 from cs_metrics.sources import MAX_REPORTED, Scanned, scan_source
@@ -65,37 +65,9 @@ def _findings(role: str, sc: Scanned) -> list[tuple[str, pl.LazyFrame, str]]:
         out.append(
             ("warning", neg.select(*base), "negative amounts (credits? they net against MRR)")
         )
-    if role == "subscriptions" and "end_date" in cols:
-        out.append(
-            (
-                "error",
-                f.filter(pl.col("end_date") < pl.col("start_date")).select(*base),
-                "end_date before start_date",
-            )
-        )
-        if "subscription_id" in cols:
-            s = f.select(*base, "subscription_id", "start_date", "end_date").sort(
-                "subscription_id", "start_date"
-            )
-            overlap = s.filter(
-                (pl.col("subscription_id") == pl.col("subscription_id").shift(1))
-                & (pl.col("start_date") < pl.col("end_date").shift(1))
-            )
-            out.append(
-                (
-                    "warning",
-                    overlap.select("file", "row"),
-                    "overlapping versions of one subscription_id",
-                )
-            )
-    if role == "invoices":
-        out.append(
-            (
-                "error",
-                f.filter(pl.col("period_end") < pl.col("period_start")).select(*base),
-                "period_end before period_start",
-            )
-        )
+    # end_date before start_date, period_end before period_start (errors) and overlapping
+    # rows of one subscription_id (a warning) are the source's own checks and notices:
+    # compute reports them too
     if role == "surveys":
         kind = pl.col("survey").str.to_lowercase() if "survey" in cols else pl.lit("nps")
         for name, (lo, hi) in SCALES.items():
@@ -137,11 +109,13 @@ def validate_sources(spec: Spec) -> Report:
             missing_input |= exc.exit_code == ExitCode.NO_INPUT
             continue
         report.sources[role] = sc
+        report.warnings += [Problem(w, level="warning", code="source") for w in sc.warnings]
     if missing_input:
         report.exit_code = ExitCode.NO_INPUT
     report.errors += _alert_problems(spec, report)
     plans: list[pl.LazyFrame] = []
     labels: list[tuple[str, str, str]] = []
+    formats: list[Any] = []  # the notices' formatters, in order
     for role, sc in report.sources.items():
         # reading every column (not just counting) surfaces ragged rows and bad encodings
         plans.append(sc.frame.select(pl.len().alias("n"), pl.exclude("^__.*$").null_count()))
@@ -149,6 +123,10 @@ def validate_sources(spec: Spec) -> Report:
         for chk in sc.checks:
             plans.append(chk)
             labels.append(("check", role, ""))
+        for frame, fmt in sc.notices:
+            plans.append(frame)
+            labels.append(("notice", role, ""))
+            formats.append(fmt)
         for level, frame, msg in _findings(role, sc):
             plans.append(frame)
             labels.append((level, role, msg))
@@ -161,8 +139,13 @@ def validate_sources(spec: Spec) -> Report:
             Problem(explain_read_error(list(report.sources.values()), exc).message)
         )
         return report
+    pending = iter(formats)
     for (kind, role, msg), df in zip(labels, collected, strict=True):
-        if kind == "count":
+        if kind == "notice":
+            text = next(pending)(df)
+            if text:
+                report.warnings.append(Problem(text, level="warning", code="source"))
+        elif kind == "count":
             report.rows[role] = int(df["n"][0])
         elif kind == "check":
             try:

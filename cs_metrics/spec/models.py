@@ -12,7 +12,16 @@ from functools import cache
 from itertools import pairwise
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
 
@@ -102,16 +111,49 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
+ENCODINGS = (
+    "utf8",
+    "utf-8",
+    "utf8-lossy",
+    "utf16",
+    "utf-16",
+    "latin1",
+    "latin-1",
+    "iso-8859-1",
+    "cp1252",
+    "windows-1252",
+)
+
+
+def _one_char(name: str, value: str | None) -> str | None:
+    if value is not None and len(value) != 1:
+        raise PydanticCustomError(
+            "source_option",
+            f"{name} must be one character, e.g. ',' ';' '|' or a tab (\"\\t\"); got {value!r}",
+        )
+    return value
+
+
 class SourceOptions(Strict):
-    delimiter: str | None = Field(None, description="field separator (CSV default ',', TSV tab)")
+    delimiter: str | None = Field(
+        None, description="field separator (default: guessed from the header line; TSV tab)"
+    )
+    quote_char: str | None = Field(
+        '"', description="character that quotes CSV fields; null for files that never quote"
+    )
+    decimal: str | None = Field(None, description="decimal mark of number columns, e.g. ','")
+    thousands: str | None = Field(
+        None, description="thousands separator of number columns, e.g. '.' or ','"
+    )
     date_format: str | None = Field(
         None, description="strftime format of date columns, e.g. '%d/%m/%Y' (default: ISO 8601)"
     )
     null_values: list[str] = Field(
         default_factory=list, description="extra texts that mean 'no value' (e.g. 'N/A', '-')"
     )
-    encoding: Literal["utf8", "utf8-lossy", "latin1", "cp1252"] = Field(
-        "utf8", description="text encoding of CSV files"
+    encoding: Literal[ENCODINGS] = Field(  # type: ignore[valid-type]
+        "utf8",
+        description="text encoding of CSV files (a UTF-8 or UTF-16 byte-order mark wins)",
     )
     skip_rows: int = Field(0, ge=0, description="lines to skip before the header")
     timezone: str | None = Field(
@@ -119,6 +161,40 @@ class SourceOptions(Strict):
         description="time zone that timestamps without an offset are in, and in which days are "
         "counted (default UTC)",
     )
+
+    @field_validator("delimiter", "quote_char", "decimal", "thousands")
+    @classmethod
+    def _single_character(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _one_char(str(info.field_name), value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from zoneinfo import available_timezones
+
+        zones = available_timezones() | {"UTC"}
+        if len(zones) > 1 and value not in zones:
+            from difflib import get_close_matches
+
+            close = get_close_matches(value, sorted(zones), n=3)
+            hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+            raise PydanticCustomError(
+                "source_option",
+                f"unknown time zone {value!r}: {hint}use an IANA name such as 'UTC', "
+                "'Europe/Berlin' or 'America/New_York'",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _marks_differ(self) -> SourceOptions:
+        if self.decimal is not None and self.decimal == self.thousands:
+            raise PydanticCustomError(
+                "source_option",
+                f"decimal and thousands are both {self.decimal!r}: they must differ",
+            )
+        return self
 
 
 class Source(Strict):
