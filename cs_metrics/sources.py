@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cs_metrics.errors import DataError, InputMissingError, Problem
+from cs_metrics.presets import apply_preset, finish_preset
 from cs_metrics.spec import did_you_mean
 from cs_metrics.spec.models import ROLE_COLUMNS, Source
 
@@ -240,6 +241,7 @@ def scan_source(
         fmt = _format(source, path)
         lf = _scan_file(path, source, fmt)
         header = _header(lf, path)
+        lf, header = apply_preset(lf, header, source, role, path)  # sources.<role>.preset
         schema = lf.collect_schema()
         rename: dict[str, str] = {}
         for canonical, column in source.columns.items():
@@ -286,6 +288,7 @@ def scan_source(
                     )
                 )
         lf = lf.with_columns(exprs)
+        lf = finish_preset(lf, source, role)  # sources.<role>.preset: rules over typed values
         if role == "subscriptions" and "interval" in present:
             lf, chk = _interval_months(lf, path)
             file_checks.append(chk)

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from cs_metrics.presets import PRESET_NAMES
+
 DTYPES = ("string", "int", "float", "bool", "date", "datetime")
 
 # role -> canonical column -> (dtype, required). Ids are strings everywhere so join keys match.
@@ -145,6 +147,12 @@ class Source(Strict):
         default_factory=dict, description="dtype of extra columns (canonical columns are typed)"
     )
     options: SourceOptions = Field(default_factory=SourceOptions)
+    # sources.<role>.preset (issue 12): the vendor layouts live in cs_metrics/presets.py
+    preset: Literal[PRESET_NAMES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="a vendor's export layout read with no columns: mapping (docs/presets.md); "
+        "columns: still override single columns",
+    )
 
 
 class ThresholdStep(Strict):
