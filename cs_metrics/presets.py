@@ -50,6 +50,7 @@ class Col:
     required: bool = False
     kind: str = "text"  # text | amount | time | unit (interval unit, combined with _count)
     cents: tuple[str, ...] = ()  # names (also in `names`) whose values are in cents
+    label: str = ""  # the first name as the vendor writes it, for messages
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def norm(name: str) -> str:
 
 
 def _c(target: str, *names: str, **kw: Any) -> Col:
-    return Col(target, tuple(norm(n) for n in names), **kw)
+    return Col(target, tuple(norm(n) for n in names), label=names[0], **kw)
 
 
 # ---- the presets -------------------------------------------------------------------------
@@ -511,16 +512,38 @@ def resolve(
     expected = [_show(c) for c in layout.columns if c.required]
     lacking = ", ".join(_show(c) for c in missing)
     hint = f" ({layout.hint})" if layout.hint else ""
+    other = _fitting_preset(name, role, by_norm, explicit)
+    fix = (
+        f"this looks like a {other} export: set preset: {other}"
+        if other
+        else ("use the preset that matches the export")
+    )
     raise DataError(
         f"{path}: sources.{role}.preset {name} reads the {layout.title}, which has the "
         f"columns {', '.join(expected)}; this file has no {lacking}{hint}. Its columns: "
-        f"{', '.join(header)}. Use the preset that matches the export, or map the column "
-        f"under sources.{role}.columns"
+        f"{', '.join(header)}. Fix: {fix}, or map the column under sources.{role}.columns"
     )
 
 
+def _fitting_preset(
+    name: str, role: str, by_norm: dict[str, str], explicit: dict[str, str]
+) -> str | None:
+    """Another preset for ``role`` whose layout has all its required columns in the file."""
+    for other in PRESETS.values():
+        if other.name == name:
+            continue
+        for layout in other.layouts.get(role, ()):
+            if all(
+                c.target in explicit or any(n in by_norm for n in c.names)
+                for c in layout.columns
+                if c.required
+            ):
+                return other.name
+    return None
+
+
 def _show(col: Col) -> str:
-    return " / ".join(repr(n) for n in col.names[:2])
+    return repr(col.label)
 
 
 # ---- hook 1: mapping + text conversions (before the columns are typed) -------------------

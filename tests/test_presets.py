@@ -308,10 +308,30 @@ def test_a_file_of_another_vendor_is_a_data_error_naming_expected_and_found(tmp_
             "Baremetrics manual subscription import template",
             "'customer_oid'",  # expected
             "Customer ID",  # found
+            "this looks like a stripe export: set preset: stripe",
         ],
     )
     assert r.stdout == ""
     assert "Traceback" not in r.stderr
+
+
+def test_the_expected_columns_are_named_as_the_vendor_writes_them(tmp_path):
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: baremetrics.csv, preset: stripe}",
+        REVENUE,
+        "baremetrics.csv",
+    )
+    compute(
+        spec,
+        code=65,
+        stderr=[
+            "Stripe Dashboard subscriptions export",
+            "'Customer ID'",
+            "'Status'",
+            "baremetrics",
+        ],
+    )
 
 
 def test_unknown_preset_is_a_spec_error_listing_the_known_ones(tmp_path):
