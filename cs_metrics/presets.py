@@ -36,6 +36,28 @@ if TYPE_CHECKING:
 
 HELPER = "__p_"  # prefix of the helper columns a preset reads (dropped after finish_preset)
 
+# currencies whose minor unit is the unit itself (Stripe's list of zero-decimal currencies)
+ZERO_DECIMAL = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+
 # interval unit -> months (the same month lengths as sources.INTERVAL_MONTHS)
 UNIT_MONTHS = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "quarter": 3.0, "year": 12.0}
 
@@ -571,6 +593,11 @@ def apply_preset(
         if col.kind == "amount":
             scale = 100.0 if col.target in res.via_cents else layout.amount_scale
             expr = _scaled(raw, scale)
+            currency = res.found.get("currency")
+            if scale != 1.0 and currency is not None:
+                # minor units: in a zero-decimal currency (JPY, KRW, ...) 1 unit is 1 yen
+                code = _text(pl.col(currency), schema[currency]).str.to_uppercase()
+                expr = pl.when(code.is_in(list(ZERO_DECIMAL))).then(raw).otherwise(expr)
         elif col.kind == "time":
             expr = _time_text(raw, layout.epoch)
         elif col.kind == "unit":
@@ -766,12 +793,12 @@ def finish_preset(lf: pl.LazyFrame, source: Source, role: str) -> pl.LazyFrame:
         trial = when_date("_trial_end", "date")
         if trial is not None and "start_date" in names:
             start = pl.col("start_date")
-            lf = lf.with_columns(
-                pl.when(trial.is_not_null() & (trial > start))
-                .then(trial)
-                .otherwise(start)
-                .alias("start_date")
-            )
+            later = trial.is_not_null() & (trial > start)
+            if "end_date" in lf.collect_schema().names():
+                # ended before its trial did: it never paid (not a zero-length line)
+                end = pl.col("end_date")
+                lf = lf.filter(~(later & end.is_not_null() & (end <= trial)).fill_null(False))
+            lf = lf.with_columns(pl.when(later).then(trial).otherwise(start).alias("start_date"))
     if layout.resolved_if and "resolved_at" in names and "status" in names:
         st = status("status")
         lf = lf.with_columns(

@@ -185,6 +185,39 @@ def test_baremetrics_import_template(tmp_path):
     assert num(v, "2026-01", "customers") == 2
 
 
+def test_minor_units_of_a_zero_decimal_currency_are_not_divided(tmp_path):
+    """'Cents' are the currency's minor unit: a yen has none, so 5000 JPY is 5000 yen."""
+    text = (FIXTURES / "baremetrics.csv").read_text().replace(",USD,", ",JPY,")
+    (tmp_path / "baremetrics.csv").write_text(text)
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: baremetrics.csv, preset: baremetrics}",
+        "mrr: {type: mrr}",
+    ).read_text()
+    (tmp_path / "metrics.yaml").write_text(spec.replace("currency: USD", "currency: JPY"))
+    v = compute(tmp_path / "metrics.yaml")
+    # cus_1 5000 monthly + cus_2 30000 x 2 / 3 = 20000
+    assert num(v, "2026-01", "mrr") == pytest.approx(5000 + 20000)
+
+
+def test_a_subscription_canceled_during_its_trial_never_paid(tmp_path):
+    """sub_9 trials from Jan 20 to Feb 3 but ends Jan 25: no MRR at all, and no line that
+    ends before it starts (which would net a negative MRR)."""
+    text = (FIXTURES / "stripe_subscriptions.csv").read_text().splitlines()
+    gone = "sub_9,cus_J,Iota,j@iota.example,price_pro_monthly,Pro,1,usd,month,49.00,canceled,"
+    gone += "2026-01-20 08:00,2026-01-20 08:00,2026-01-20 08:00,2026-02-03 08:00,"
+    gone += "2026-01-20 08:00,2026-02-03 08:00,2026-01-25 08:00,false,2026-01-25 08:00"
+    (tmp_path / "stripe_subscriptions.csv").write_text("\n".join([*text, gone]) + "\n")
+    spec = project(
+        tmp_path, "subscriptions: {path: stripe_subscriptions.csv, preset: stripe}", REVENUE
+    )
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--period", "2026-02"])
+    assert "warning" not in r.stderr
+    v = {(x["period"], x["metric"]): x["value"] for x in csv.DictReader(io.StringIO(r.stdout))}
+    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30)  # as without sub_9
+    assert num(v, "2026-02", "customers") == 3
+
+
 # ---- support -----------------------------------------------------------------------------
 SUPPORT = """
 tickets: {type: tickets}
