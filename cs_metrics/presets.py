@@ -81,7 +81,6 @@ class Layout:
     url: str  # the public page the layout is taken from
     columns: tuple[Col, ...]
     amount_scale: float = 1.0  # amounts are divided by this (100: cents)
-    epoch: str = "s"  # all-digit timestamps are Unix epoch seconds ("s") or milliseconds
     exclude: dict[str, tuple[str, ...]] = field(default_factory=dict)  # column -> dropped values
     ends: dict[str, tuple[str, ...]] = field(default_factory=dict)  # status -> end columns
     scheduled_end: tuple[str, str] | None = None  # (flag, end): true flag ends at `end`
@@ -443,7 +442,6 @@ AMPLITUDE_EVENTS = Layout(
         _c("_anonymous_id", "device_id", "amplitude_id"),
         _c("event", "event_type", required=True),
     ),
-    epoch="ms",
     exclude={"event": ("$identify", "$groupidentify", "session_start", "session_end")},
     rules=("user_fallback",),
     hint="Amplitude ties an event to its account through groups (the Accounts add-on)",
@@ -599,7 +597,7 @@ def apply_preset(
                 code = _text(pl.col(currency), schema[currency]).str.to_uppercase()
                 expr = pl.when(code.is_in(list(ZERO_DECIMAL))).then(raw).otherwise(expr)
         elif col.kind == "time":
-            expr = _time_text(raw, layout.epoch)
+            expr = _time_text(raw)
         elif col.kind == "unit":
             count = res.found.get("_count")
             expr = _months(raw, _text(pl.col(count), schema[count]) if count else None)
@@ -653,15 +651,16 @@ _NAIVE = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-
 _AWARE = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%#z")
 
 
-def _time_text(raw: pl.Expr, epoch: str) -> pl.Expr:
-    """A vendor timestamp as ISO 8601 text with a UTC offset: Unix epoch numbers (seconds
-    or milliseconds) and date-times without an offset are UTC, as the vendors write them;
+def _time_text(raw: pl.Expr) -> pl.Expr:
+    """A vendor timestamp as ISO 8601 text with a UTC offset: Unix epoch numbers (seconds,
+    or milliseconds from 12 digits on) and date-times without an offset are UTC, as the vendors write them;
     sources.py then converts to options.timezone. Dates without a time, and text that does
     not parse, are left as they are."""
     import polars as pl
 
     n = raw.cast(pl.Float64, strict=False)
-    ms = (n * 1000.0 if epoch == "s" else n).cast(pl.Int64, strict=False)
+    # 1e11 seconds is the year 5138 and 1e11 milliseconds 1973: larger numbers are ms
+    ms = pl.when(n >= 1e11).then(n).otherwise(n * 1000.0).cast(pl.Int64, strict=False)
     candidates = [
         pl.when(raw.str.contains(r"^\d{9,13}(\.\d+)?$")).then(
             pl.from_epoch(ms, time_unit="ms").cast(pl.Datetime("us"))

@@ -325,6 +325,21 @@ def test_event_exports(tmp_path, preset, name):
     assert num(v, "2026-02", "users") == 1
 
 
+def test_epoch_milliseconds_are_told_from_seconds(tmp_path):
+    """Amplitude's `time` is Unix milliseconds, Intercom's Unix seconds: 1767603600000 ms and
+    1767603600 s are both 2026-01-05 09:00 UTC; 1769903940000 ms is 2026-01-31 23:59 UTC."""
+    lines = [
+        '{"user_id": "u1", "event_type": "Open", "event_time": 1767603600000, "account_id": "a"}',
+        '{"user_id": "u2", "event_type": "Open", "event_time": 1767603600, "account_id": "b"}',
+        '{"user_id": "u3", "event_type": "Open", "event_time": 1769903940000, "account_id": "b"}',
+    ]
+    (tmp_path / "events.ndjson").write_text("\n".join(lines) + "\n")
+    spec = project(tmp_path, "usage: {path: events.ndjson, preset: amplitude}", USAGE)
+    v = compute(spec)
+    assert num(v, "2026-01", "users") == 3
+    assert num(v, "2026-02", "users") == 0
+
+
 # ---- errors and overrides ----------------------------------------------------------------
 def test_a_file_of_another_vendor_is_a_data_error_naming_expected_and_found(tmp_path):
     spec = project(
