@@ -148,7 +148,7 @@ class Source(Strict):
     )
     options: SourceOptions = Field(default_factory=SourceOptions)
     # sources.<role>.preset (issue 12): the vendor layouts live in cs_metrics/presets.py
-    preset: Literal[PRESET_NAMES] | None = Field(  # type: ignore[valid-type]
+    preset: Literal[PRESET_NAMES] | None = Field(
         None,
         description="a vendor's export layout read with no columns: mapping (docs/presets.md); "
         "columns: still override single columns",
