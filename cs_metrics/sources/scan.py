@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cs_metrics.errors import DataError, InputMissingError
+from cs_metrics.presets.apply import apply_preset, finish_preset
 from cs_metrics.sources.base import MAX_REPORTED, Notice, Scanned, _named
 from cs_metrics.sources.checks import _order_checks, _overlap_notice
 from cs_metrics.sources.columns import (
@@ -119,6 +120,9 @@ def scan_source(
         scanned = _scan_file(path, source, fmt, role)
         lf, header, schema = scanned.frame, scanned.header, scanned.schema
         warnings += scanned.notes
+        if source.preset:  # sources.<role>.preset: the vendor's names and conventions
+            lf, header = apply_preset(lf, header, source, role, path)
+            schema = lf.collect_schema()
         rename, notes = _match_columns(path, role, source, header)
         warnings += notes
         present = {rename.get(h, h) for h in header}
@@ -191,6 +195,7 @@ def scan_source(
                 )
             )
         lf = lf.with_columns(exprs).drop("__extra", strict=False)
+        lf = finish_preset(lf, source, role)  # sources.<role>.preset: rules over typed values
         if role == "subscriptions" and "interval" in present:
             lf, chk = _interval_months(lf, path, role, file_column.get("interval", "interval"))
             file_checks.append(chk)

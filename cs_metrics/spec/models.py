@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
+from cs_metrics.presets.layouts import PRESET_NAMES
 
 DTYPES = ("string", "int", "float", "bool", "date", "datetime")
 
@@ -209,6 +210,12 @@ class Source(Strict):
         default_factory=dict, description="dtype of extra columns (canonical columns are typed)"
     )
     options: SourceOptions = Field(default_factory=SourceOptions)
+    # sources.<role>.preset (issue 12): the vendor layouts live in cs_metrics/presets.py
+    preset: Literal[PRESET_NAMES] | None = Field(
+        None,
+        description="a vendor's export layout read with no columns: mapping (docs/presets.md); "
+        "columns: still override single columns",
+    )
 
 
 class Finite(Strict):
