@@ -354,7 +354,8 @@ def test_bad_encoding_option_is_echoed(tmp_path):
     validate(
         path,
         stderr=f"{path}:{at(text, 'encoding')}: error: sources.accounts.options.encoding: "
-        "'ebcdic' is not allowed; allowed: 'utf8', 'utf8-lossy', 'latin1' or 'cp1252'",
+        "'ebcdic' is not allowed; allowed: 'utf8', 'utf-8', 'utf8-lossy', 'utf16', 'utf-16', "
+        "'latin1', 'latin-1', 'iso-8859-1', 'cp1252' or 'windows-1252'",
     )
 
 

@@ -160,9 +160,6 @@ def _structure_problems(loaded: Loaded, exc: ValidationError, model: Any) -> lis
             )
         elif kind == "missing":
             problems.append(Problem(f"{dotted}: required key is missing", where, code="missing"))
-        elif kind == "literal_error":  # echo the bad value beside the allowed ones
-            got = f" (got {err['input']!r})" if isinstance(err["input"], str | int | float) else ""
-            problems.append(Problem(f"{dotted}: {err['msg']}{got}", where, code=kind))
         else:
             problems.append(Problem(f"{dotted}: {_explain(err)}", where, code=kind))
     return problems
