@@ -121,6 +121,17 @@ def test_definitions_override_single_options(tmp_path):
     got = computed(spec)
     assert got["mrr"] == pytest.approx(1800)
     assert got["new_customers"] == 2
+    # baremetrics keeping past-due and unpaid lines until they end (null days): c6 and c7
+    # stay, MRR 1720 as under chartmogul; churn c4 plus c5 -> (1 + 1) / 6
+    spec = make(
+        tmp_path, "policy: baremetrics\ndefinitions: {past_due_days: null, unpaid_days: null}\n"
+    )
+    got = computed(spec)
+    assert got["mrr"] == pytest.approx(1720)
+    assert got["customer_churn_rate"] == pytest.approx(2 / 6)
+    # null for an option with named choices is "the policy's": stripe's forever discounts
+    spec = make(tmp_path, "policy: stripe\ndefinitions: {discounts: null}\n")
+    assert computed(spec)["mrr"] == pytest.approx(1150)
 
 
 def test_churn_at_cancellation_date(tmp_path):

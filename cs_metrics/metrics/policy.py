@@ -142,7 +142,9 @@ def effective(model: Any) -> dict[str, Any]:
     out = preset(policy)
     overrides = getattr(model, "definitions", None)
     if overrides is not None:
-        out.update(overrides.model_dump(exclude_unset=True))
+        for name, value in overrides.model_dump(exclude_unset=True).items():
+            if value is not None or DEFINITIONS[name].choices is None:
+                out[name] = value  # null is a choice only for the day counts
     return out
 
 
