@@ -27,7 +27,7 @@ import io
 import json
 
 import pytest
-from conftest import write_spec
+from conftest import ENGINES, write_spec
 from helpers import invoke
 
 SUBS = """
@@ -97,9 +97,11 @@ def check(got: dict[str, float | None], want: dict[str, float]) -> None:
     assert got["customer_churn_rate"] == pytest.approx(want["rate"], abs=1e-9)
 
 
+@ENGINES
 @pytest.mark.parametrize("policy", list(EXPECTED))
-def test_policy_in_the_spec(tmp_path, policy):
-    check(computed(make(tmp_path, f"policy: {policy}\n")), EXPECTED[policy])
+def test_policy_in_the_spec(tmp_path, policy, engine):
+    spec = make(tmp_path, f"policy: {policy}\n")
+    check(computed(spec, "--engine", engine), EXPECTED[policy])
 
 
 @pytest.mark.parametrize("policy", list(EXPECTED))
