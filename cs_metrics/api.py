@@ -65,6 +65,7 @@ __all__ = [
     "schema_text",
     "severity_rank",
     "validate",
+    "with_policy",
 ]
 
 
