@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from cs_metrics.cohorts import Cohorts
+    from cs_metrics.compare import PolicyComparison
     from cs_metrics.periods import Period
     from cs_metrics.report import Run, Settings
     from cs_metrics.result import MetricResult
@@ -48,6 +49,7 @@ __all__ = [
     "backtest",
     "catalogue",
     "cohorts",
+    "compare_policies",
     "compute_metrics",
     "data_end",
     "explain",
@@ -63,15 +65,29 @@ __all__ = [
     "schema_text",
     "severity_rank",
     "validate",
+    "with_policy",
 ]
 
 
 # ------------------------------------------------------------------------------ the spec
-def load_spec(path: str | Path | None = None) -> Spec:
-    """The spec at ``path`` (default: $CSM_SPEC, else ./metrics.yaml), checked whole."""
+def load_spec(path: str | Path | None = None, *, policy: str | None = None) -> Spec:
+    """The spec at ``path`` (default: $CSM_SPEC, else ./metrics.yaml), checked whole;
+    ``policy`` (``--policy``) replaces its ``policy:`` (docs/policies.md)."""
     from cs_metrics.spec import load_spec as load
 
-    return load(path)
+    spec = load(path)
+    return with_policy(spec, policy) if policy else spec
+
+
+def with_policy(spec: Spec, policy: str) -> Spec:
+    """The spec under another definition policy (its ``definitions:`` still apply)."""
+    from dataclasses import replace
+
+    from cs_metrics.metrics.policy import POLICIES
+
+    if policy not in POLICIES:
+        raise UsageError(f"--policy {policy!r}: use one of {', '.join(POLICIES)}")
+    return replace(spec, model=spec.model.model_copy(update={"policy": policy}))
 
 
 def catalogue(spec_path: str | Path | None = None) -> pl.DataFrame:
@@ -118,6 +134,22 @@ def compute_metrics(
     result = compute(spec, list(names) if names else None, periods, list(by), engine)
     result.warnings += incomplete(periods, data_end(spec, as_of))
     return result
+
+
+def compare_policies(
+    spec: Spec,
+    names: Sequence[str] | None = None,
+    *,
+    period: str | None = None,
+    as_of: str | None = None,
+    engine: str = "polars",
+) -> PolicyComparison:
+    """The metrics ``names`` (default: all in the spec) for one period under every
+    definition policy, side by side, with the options that make them differ
+    (`csm compare-policies`)."""
+    from cs_metrics.compare import compare_policies as compare
+
+    return compare(spec, names, period=period, as_of=as_of, engine=engine)
 
 
 def explain(

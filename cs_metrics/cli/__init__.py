@@ -15,6 +15,7 @@ import typer
 from cs_metrics.cli import (
     alerts,
     cohorts,
+    compare_policies,
     compute,
     explain,
     health,
@@ -48,6 +49,7 @@ app.command("cohorts")(cohorts.cohorts)
 app.command("health")(health.health)
 app.command("init")(init.init)
 app.command("report")(report.report)
+app.command("compare-policies")(compare_policies.compare_policies)
 
 
 def main() -> None:

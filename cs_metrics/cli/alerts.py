@@ -8,7 +8,15 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, EngineOpt, FormatOpt, OutputOpt, PeriodOpt, SpecOpt
+from cs_metrics.cli.options import (
+    AsOfOpt,
+    EngineOpt,
+    FormatOpt,
+    OutputOpt,
+    PeriodOpt,
+    PolicyOpt,
+    SpecOpt,
+)
 from cs_metrics.errors import ExitCode
 from cs_metrics.output import Output
 
@@ -18,6 +26,7 @@ def alerts(
     spec: SpecOpt = None,
     period: PeriodOpt = None,
     as_of: AsOfOpt = None,
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     new_only: Annotated[
         bool,
@@ -52,7 +61,7 @@ def alerts(
     if severity is not None:
         api.severity_rank(severity)
     kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
-    loaded = api.load_spec(spec)
+    loaded = api.load_spec(spec, policy=policy)
     found = api.alerts(
         loaded, period=period, as_of=as_of, engine=engine, new_only=new_only, severity=severity
     )

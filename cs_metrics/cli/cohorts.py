@@ -12,7 +12,7 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, EngineOpt, FormatOpt, OutputOpt, SpecOpt
+from cs_metrics.cli.options import AsOfOpt, EngineOpt, FormatOpt, OutputOpt, PolicyOpt, SpecOpt
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
@@ -69,6 +69,7 @@ def cohorts(
             help="percent (of the cohort's start) | count (customers or MRR): table cells",
         ),
     ] = "percent",
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
@@ -93,7 +94,7 @@ def cohorts(
     if show not in SHOWS:
         raise UsageError(f"--show {show!r}: use one of {', '.join(SHOWS)}")
     kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
-    loaded = api.load_spec(spec)
+    loaded = api.load_spec(spec, policy=policy)
     result = api.cohorts(loaded, grain=grain, start=from_, end=to, as_of=as_of, engine=engine)
     for w in result.warnings:
         out.warn(w)

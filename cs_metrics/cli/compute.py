@@ -18,6 +18,7 @@ from cs_metrics.cli.options import (
     GrainOpt,
     OutputOpt,
     PeriodOpt,
+    PolicyOpt,
     SpecOpt,
     ToOpt,
 )
@@ -54,6 +55,7 @@ def compute(
         ),
     ] = None,
     by: ByOpt = None,
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     fmt: FormatOpt = "auto",
     wide: Annotated[
@@ -69,7 +71,7 @@ def compute(
 
     Example: csm compute mrr nrr --trend 12
     """
-    loaded = api.load_spec(spec)
+    loaded = api.load_spec(spec, policy=policy)
     result = api.compute_metrics(
         loaded,
         metrics,

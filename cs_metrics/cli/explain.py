@@ -9,7 +9,7 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, ByOpt, EngineOpt, PeriodOpt, SpecOpt
+from cs_metrics.cli.options import AsOfOpt, ByOpt, EngineOpt, PeriodOpt, PolicyOpt, SpecOpt
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
@@ -23,6 +23,7 @@ def explain(
     period: PeriodOpt = None,
     as_of: AsOfOpt = None,
     by: ByOpt = None,
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     fmt: Annotated[
         str,
@@ -40,7 +41,7 @@ def explain(
 
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use text or json")
-    loaded = api.load_spec(spec)
+    loaded = api.load_spec(spec, policy=policy)
     facts = api.explain(loaded, metric, period=period, as_of=as_of, by=by or [], engine=engine)
     for w in facts.get("warnings", []):
         out.warn(w)

@@ -16,6 +16,7 @@ from cs_metrics.cli.options import (
     FromOpt,
     OutputOpt,
     PeriodOpt,
+    PolicyOpt,
     SpecOpt,
     ToOpt,
 )
@@ -60,6 +61,7 @@ def health(
     horizon: Annotated[
         int, typer.Option("--horizon", metavar="N", min=1, help="backtest: periods to look ahead")
     ] = 3,
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
@@ -80,7 +82,7 @@ def health(
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
     kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
-    loaded = api.load_spec(spec)
+    loaded = api.load_spec(spec, policy=policy)
     if backtest:
         bt = api.backtest(
             loaded, period=period, start=from_, end=to, as_of=as_of, horizon=horizon, engine=engine

@@ -110,3 +110,13 @@ ByOpt = Annotated[
         show_default=False,
     ),
 ]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        metavar="POLICY",
+        help="chartmogul | baremetrics | stripe | profitwell: the vendor definitions to follow "
+        "(default: the spec's policy:, else chartmogul; docs/policies.md)",
+        show_default=False,
+    ),
+]

@@ -15,7 +15,7 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, EngineOpt, PeriodOpt, SpecOpt
+from cs_metrics.cli.options import AsOfOpt, EngineOpt, PeriodOpt, PolicyOpt, SpecOpt
 from cs_metrics.errors import CsmError, ExitCode
 from cs_metrics.output import Output
 
@@ -44,6 +44,7 @@ def report(
             show_default=False,
         ),
     ] = None,
+    policy: PolicyOpt = None,
     engine: EngineOpt = "polars",
     *,
     out: Output,
@@ -62,7 +63,7 @@ def report(
     label: str | None = None
     current = name or "-"
     try:
-        loaded = api.load_spec(spec)
+        loaded = api.load_spec(spec, policy=policy)
         reports = api.reports(loaded, name, out_dir=out_dir)
         label = api.report_period(loaded, period, as_of).label
         for settings in reports:

@@ -21,6 +21,7 @@ import narwhals.stable.v2 as nw
 
 from cs_metrics.metrics.base import EPS, Context, MetricRequest, Option, Unavailable, ratio
 from cs_metrics.metrics.common import count_if, days_between, sum_if
+from cs_metrics.metrics.policy import adjust_lines, logo_churn
 from cs_metrics.periods import add_months
 
 if TYPE_CHECKING:
@@ -66,6 +67,7 @@ def lines(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
 def _build_lines(ctx: Context, role: str, condition: str | None) -> nw.LazyFrame:
     frame = ctx.filtered(role, condition)
     cols = set(ctx.columns(role))
+    frame, cols = adjust_lines(ctx, role, frame, cols)  # the definition policy (policy.py)
     one = nw.lit(1.0)
     discount = nw.col("discount").fill_null(0.0) if "discount" in cols else nw.lit(0.0)
     if role == "subscriptions":
@@ -339,7 +341,11 @@ def summary(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame:
         sums = [
             c for c in agg.collect_schema().names() if c != "period" and c not in ctx.group_cols()
         ]
-        return ctx.complete(agg, {c: 0 for c in sums})
+        done = ctx.complete(agg, {c: 0 for c in sums})
+        # the logo churn rate's numerator and denominator under the policy (policy.py)
+        return logo_churn(
+            ctx, done, window, lambda: positive_spans(ctx, req), lambda: snapshots(ctx, req)
+        )
 
     return ctx.cached(("summary", ctx_key(ctx, req), window, tuple(ctx.dims)), build)
 
@@ -365,8 +371,9 @@ MARGIN_OPTION = {**SOURCE_OPTION, "gross_margin": Option(float, 1.0, "gross marg
 
 
 def churn_rate_expr() -> tuple[nw.Expr, nw.Expr]:
-    """churned_customers / customers at s-1, with its null reason."""
-    return ratio(nw.col("churned_customers"), nw.col("customers_start"), NO_BASE_CUSTOMERS)
+    """churned_customers / customers at s-1 (by default; the policy's logo churn otherwise,
+    see policy.logo_churn), with its null reason."""
+    return ratio(nw.col("logo_churned"), nw.col("logo_base"), NO_BASE_CUSTOMERS)
 
 
 def arpa_expr() -> tuple[nw.Expr, nw.Expr]:

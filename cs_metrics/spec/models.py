@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from cs_metrics.metrics.policy import DEFAULT_POLICY, DEFINITIONS
 from cs_metrics.metrics.registry import COMMON_OPTIONS, load_all
 from cs_metrics.presets.layouts import PRESET_NAMES
 
@@ -51,6 +52,12 @@ ROLE_COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "currency": ("string", False),
         "plan": ("string", False),
         "subscription_id": ("string", False),
+        # read by the definition policies (metrics/policy.py, docs/policies.md)
+        "discount_duration": ("string", False),
+        "status": ("string", False),
+        "status_date": ("date", False),
+        "canceled_at": ("date", False),
+        "paid_through": ("date", False),
     },
     "invoices": {
         "account_id": ("string", True),
@@ -61,6 +68,7 @@ ROLE_COLUMNS: dict[str, dict[str, tuple[str, bool]]] = {
         "discount": ("float", False),
         "currency": ("string", False),
         "invoice_id": ("string", False),
+        "discount_duration": ("string", False),  # read by the discounts policy option
     },
     "tickets": {
         "ticket_id": ("string", True),
@@ -447,6 +455,22 @@ class Report(Strict):
     )
 
 
+def _definitions_model() -> type[BaseModel]:
+    """``definitions:``: each policy option (metrics/policy.py), unset = the policy's."""
+    fields: dict[str, Any] = {}
+    for name, d in DEFINITIONS.items():
+        kind: Any = (
+            Literal[d.choices]  # type: ignore[valid-type]
+            if d.choices
+            else Annotated[int, Field(ge=0, le=3650)]
+        )
+        fields[name] = (kind | None, Field(None, description=d.help))
+    return create_model("Definitions", __base__=Strict, **fields)
+
+
+Definitions = _definitions_model()
+
+
 class SpecBase(Strict):
     version: Literal[1] = 1
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="reporting currency (ISO 4217)")
@@ -455,6 +479,15 @@ class SpecBase(Strict):
         None,
         description="the last day the data covers; periods ending on or before it are complete "
         "(default: yesterday)",
+    )
+    policy: Literal["chartmogul", "baremetrics", "stripe", "profitwell"] = Field(
+        DEFAULT_POLICY,
+        description="the vendor whose metric definitions csm follows (docs/policies.md); "
+        "definitions: overrides single options",
+    )
+    definitions: Definitions = Field(  # type: ignore[valid-type]
+        default_factory=Definitions,
+        description="single definition options, over the policy's (docs/policies.md)",
     )
     sources: dict[str, Source] = Field(default_factory=dict)
     dimensions: dict[str, str] = Field(
