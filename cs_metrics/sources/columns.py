@@ -68,7 +68,9 @@ def _match_columns(
     canon = ROLE_COLUMNS[role]
     rename: dict[str, str] = {}
     notes: list[str] = []
-    real = [h for h in header if not h.startswith("__blank")]
+    # csm's own columns (__blank<n> for a blank header name, a preset's __p_ helpers) are
+    # never matched or warned about
+    real = [h for h in header if not h.startswith("__")]
     for canonical, column in source.columns.items():
         if column not in header:
             raise DataError(
