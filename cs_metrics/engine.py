@@ -24,6 +24,7 @@ import polars as pl
 from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
 from cs_metrics.expr import parse_expr
+from cs_metrics.freshness import Span, span_exprs, span_of, stale, stale_warnings
 from cs_metrics.metrics.base import (
     CHANGE,
     CHANGE_NAME,
@@ -65,6 +66,9 @@ class Context:
     _cache: dict[Any, Any] = field(default_factory=dict)
     _con: Any = None
     rows_read: dict[str, int] = field(default_factory=dict)  # role -> rows parsed, per run
+    spans: dict[str, Span] = field(default_factory=dict)  # role -> dates covered (freshness)
+    stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, if before the run
+    drop_empty: bool = False  # --drop-empty: no rows for accounts without data (complete)
 
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
@@ -123,9 +127,22 @@ class Context:
                 if bad:
                     raise_for_checks(pl.concat(bad))
                 self.rows_read[role] = rows.height
+                self._note_span(role, rows.height, rows.select(span_exprs(role, sc.columns)))
                 self._frames[role] = self._lift(rows.lazy())
 
         return self._frames[role]
+
+    def _note_span(self, role: str, rows: int, df: pl.DataFrame) -> None:
+        span = span_of(role, self.columns(role), rows, df)
+        if span is not None:
+            self.spans[role] = span
+
+    def check_freshness(self) -> None:
+        """Warn about sources whose data ends before the run's last period starts."""
+        last = self.calendar.periods[-1]
+        found = stale(self.spans, last)
+        self.warnings += [w for w in stale_warnings(self.spans, last) if w not in self.warnings]
+        self.stale.update(found)
 
     def _raise_checks(self, checks: list[Any]) -> None:
         if checks:
@@ -397,6 +414,8 @@ def compute(
         currency=currency,
         warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
         rows_read=dict(sorted(ctx.rows_read.items())),
+        spans=dict(sorted(ctx.spans.items())),
+        stale=dict(ctx.stale),
     )
 
 
@@ -486,9 +505,10 @@ def _change(ctx: Context, base: nw.LazyFrame, kind: str, keys: list[str]) -> nw.
 
 
 def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
-    """role -> a one-cell plan counting the rows of each source this run scanned."""
+    """role -> a one-row plan counting the rows of each source this run scanned (``n``), with
+    their first and last dates (cs_metrics.freshness)."""
     return {
-        role: sc.frame.select(pl.len())
+        role: sc.frame.select(pl.len().alias("n"), *span_exprs(role, sc.columns))
         for role, sc in ctx._scanned.items()
         if role not in ctx.rows_read
     }
@@ -502,7 +522,9 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
             counted = _row_counts(ctx)  # rows read per source, in the same collect
             out, *rest = pl.collect_all([*natives, *counted.values()])
             rest, counts = rest[: len(rest) - len(counted)], rest[len(rest) - len(counted) :]
-            ctx.rows_read.update({r: int(c.item()) for r, c in zip(counted, counts, strict=True)})
+            for role, c in zip(counted, counts, strict=True):
+                ctx.rows_read[role] = int(c["n"][0])
+                ctx._note_span(role, int(c["n"][0]), c)
             noticed, bad = rest[: len(ctx.notices)], rest[len(ctx.notices) :]
             if bad:
                 raise_for_checks(pl.concat(bad))
@@ -510,6 +532,7 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
             ctx._raise_checks(ctx.checks)
             noticed = [f.collect(backend="polars").to_native() for f, _, _ in ctx.notices]
             out = long.collect(backend="polars").to_native()
+        ctx.check_freshness()
         for (_, fmt, error), df in zip(ctx.notices, noticed, strict=True):
             message = fmt(df)
             if message and error:
