@@ -45,6 +45,15 @@ from cs_metrics.spec import Spec
 from cs_metrics.suggest import did_you_mean
 
 ENGINES = ("polars", "duckdb")
+NO_ACCOUNT_DATA = "no data for this account in the period"
+# The accounts that get a row in every period per account (Context.complete):
+POPULATIONS = {
+    "data": "every account in the data: with a row in any source keyed by account_id "
+    "(accounts, billing, tickets, surveys, usage, activities), at any date (--by account)",
+    "customers": "the paying customers of each period (MRR > 0 at its end) when a billing "
+    "source exists, else every account of the accounts source (health and alerts)",
+    "none": "none: only the rows an account's own data gives (--drop-empty)",
+}
 
 
 @dataclass
@@ -68,7 +77,7 @@ class Context:
     rows_read: dict[str, int] = field(default_factory=dict)  # role -> rows parsed, per run
     spans: dict[str, Span] = field(default_factory=dict)  # role -> dates covered (freshness)
     stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, if before the run
-    drop_empty: bool = False  # --drop-empty: no rows for accounts without data (complete)
+    population: str = "data"  # per-account rows csm adds: see complete() and POPULATIONS
 
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
@@ -248,13 +257,14 @@ class Context:
     def complete(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
         """Give every period a row: sums and counts of nothing are the ``fill`` values (0).
 
-        Per account (``--by account``, and so health and alerts), every paying customer of a
-        period gets a row too: a customer with no events, tickets or answers in the period
-        has 0 of them, not "no data" (a quiet account is the one to worry about). Metrics
-        without a fill (means, medians) are left null for it.
+        Per account (``--by account``), the accounts of the run's ``population`` get a row
+        in every period too (:data:`POPULATIONS`): an account with no events, tickets or MRR
+        in the period has 0 of them, not "no data" (a quiet account is the one to worry
+        about). Metrics without a fill (means, medians) are null for it, and ratios of
+        nothing are null with their note.
         """
         if self.dims:
-            return self._complete_accounts(frame, fill) if fill else frame
+            return self._complete_accounts(frame, fill)
         cal = self.periods_table().select("period")
         out = cal.join(frame, on="period", how="left")
         if not fill:  # e.g. mean/median/pNN: a period without rows stays null
@@ -262,10 +272,11 @@ class Context:
         return out.with_columns(*[nw.col(c).fill_null(v) for c, v in fill.items()])
 
     def _complete_accounts(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
-        if "account" not in self.dims or not (self.has("subscriptions") or self.has("invoices")):
+        members = self.account_population()
+        if members is None:
             return frame
         keys = ["period", "account"]  # the other dimensions are attributes of the account
-        customers = self.with_dims(customer_accounts(self)).select("period", *self.group_cols())
+        customers = self.with_dims(members).select("period", *self.group_cols())
         quiet = customers.join(frame.select(*keys), on=keys, how="anti")
         schema = frame.collect_schema()
         rows = quiet.select(
@@ -277,6 +288,40 @@ class Context:
             ]
         )
         return nw.concat([frame, rows], how="vertical")
+
+    def account_population(self) -> nw.LazyFrame | None:
+        """(account_id, period) of the accounts ``complete`` gives a row per period (None:
+        none added). See :data:`POPULATIONS`."""
+        if "account" not in self.dims or self.population == "none":
+            return None
+        if self.population == "customers":
+            if self.has("subscriptions") or self.has("invoices"):
+                return customer_accounts(self)
+            return self._every_period(["accounts"]) if self.has("accounts") else None
+        return self._every_period(None)
+
+    def _every_period(self, roles: list[str] | None) -> nw.LazyFrame:
+        """Every period x every account of ``roles`` (None: of every source keyed by
+        account_id). Read apart from the run's own scans: only their account_id column, no
+        value checks, no freshness (a source the metrics do not read cannot fail them)."""
+
+        def build() -> nw.LazyFrame:
+            wanted = roles if roles is not None else list(self.spec.model.sources)
+            ids = []
+            for role in wanted:
+                sc = self._scanned.get(role)
+                if sc is None:
+                    try:  # a source the metrics do not read cannot fail them
+                        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+                    except CsmError:
+                        continue
+                if "account_id" in sc.columns:
+                    ids.append(sc.frame.select(pl.col("account_id").cast(pl.String)))
+            accounts = pl.concat(ids).filter(pl.col("account_id").is_not_null()).unique()
+            cal = self.periods_table().select("period")
+            return self._lift(accounts).join(cal, how="cross")
+
+        return self.cached(("population", tuple(roles or ())), build)
 
     # ---- health ----------------------------------------------------------------------
     def health_scores(self, by: list[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -352,11 +397,14 @@ def compute(
     dims: list[str] | None = None,
     engine: str = "polars",
     parts: bool = False,
+    population: str = "data",
 ) -> MetricResult:
     """Compute metrics for the given periods (and their predecessor, for 'previous').
 
     With ``parts``, each asked metric whose type declares parts also gives one row per part
     named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
+    ``population``: which accounts get a row in every period with ``--by account``
+    (:data:`POPULATIONS`).
     """
 
     check_engine(engine)
@@ -370,7 +418,7 @@ def compute(
             )
     requests = requests_for(spec, names)
     cal = Calendar([periods[0].previous(), *periods])
-    ctx = Context(spec, cal, dims, engine)
+    ctx = Context(spec, cal, dims, engine, population=population)
     currency = spec.model.currency
     keys = ["period", *dims]
     frames: dict[str, nw.LazyFrame] = {}
@@ -404,6 +452,13 @@ def compute(
         frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")
+    if "account" in dims and population != "none":  # rows complete() added: say why null
+        long = long.with_columns(
+            nw.when(nw.col("value").is_null() & nw.col("note").is_null())
+            .then(nw.lit(NO_ACCOUNT_DATA))
+            .otherwise(nw.col("note"))
+            .alias("note")
+        )
     result = collect(ctx, long)
     result = _finish(result, cal, dims, shown)
     return MetricResult(

@@ -122,7 +122,7 @@ def stale_warnings(spans: dict[str, Span], period: Period) -> list[str]:
         )
         out.append(
             f"sources.{role}: the data ends {last} (its latest {what}{carried}), before "
-            f"{period.label} starts: what it gives for {period.label} is not current data; "
+            f"{period.label} starts: none of it is from {period.label}, so its numbers there may be stale; "
             f"if the export is old, pass --as-of {last} (or set as_of: {last} in the spec)"
         )
     return out
