@@ -219,7 +219,7 @@ def evaluate_alerts(
     labels = pl.DataFrame({"period": [p.label for p in periods]})
     wide: pl.DataFrame | None = None
     if metric_names:
-        result = compute(spec, metric_names, periods, ["account"], engine)
+        result = compute(spec, metric_names, periods, ["account"], engine, population="customers")
         if warnings is not None:
             warnings += result.warnings + incomplete(periods, data_end(spec, as_of))
         long = result.frame.filter(pl.col("account").is_not_null())

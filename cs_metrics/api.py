@@ -124,14 +124,22 @@ def compute_metrics(
     by: Sequence[str] = (),
     engine: str = "polars",
     trend: int | None = None,
+    drop_empty: bool = False,
 ) -> MetricResult:
-    """The metrics ``names`` (default: all in the spec) for the periods of the options."""
+    """The metrics ``names`` (default: all in the spec) for the periods of the options.
+
+    With ``by=["account"]`` every account in the data has a row in every period (0 for sums
+    and counts, null with a note for ratios); ``drop_empty`` keeps only the rows an
+    account's own data gives (docs/design.md "Per-account series")."""
     from cs_metrics.engine import compute
 
     periods = resolve_periods(
         spec, period=period, start=start, end=end, grain=grain, as_of=as_of, trend=trend
     )
-    result = compute(spec, list(names) if names else None, periods, list(by), engine)
+    population = "none" if drop_empty else "data"
+    result = compute(
+        spec, list(names) if names else None, periods, list(by), engine, population=population
+    )
     result.warnings += incomplete(periods, data_end(spec, as_of))
     return result
 
@@ -177,6 +185,8 @@ class HealthScores:
     period: str
     currency: str
     warnings: list[str] = field(default_factory=list)
+    population: str = ""  # which accounts are scored, for people (scoring.population_text)
+    has_mrr: bool = True  # False without a billing source (the mrr column is null)
 
 
 def health(
@@ -196,6 +206,7 @@ def health(
     ``top``. ``sort``: score (lowest first) or mrr_at_risk (highest first). A series
     (``start``/``end``) is refused: that is :func:`backtest`."""
     from cs_metrics.health import band_summary, health_of, score_health, select_accounts
+    from cs_metrics.scoring import has_billing, population_text
 
     hb = health_of(spec)
     last = data_end(spec, as_of)
@@ -213,6 +224,8 @@ def health(
         period=periods[0].label,
         currency=spec.model.currency,
         warnings=[*warnings, *incomplete(periods, last)],
+        population=population_text(spec),
+        has_mrr=has_billing(spec),
     )
 
 

@@ -24,6 +24,7 @@ import polars as pl
 from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
 from cs_metrics.expr import parse_expr
+from cs_metrics.freshness import Span, span_exprs, span_of, stale, stale_warnings
 from cs_metrics.metrics.base import (
     CHANGE,
     CHANGE_NAME,
@@ -44,6 +45,15 @@ from cs_metrics.spec import Spec
 from cs_metrics.suggest import did_you_mean
 
 ENGINES = ("polars", "duckdb")
+NO_ACCOUNT_DATA = "no data for this account in the period"
+# The accounts that get a row in every period per account (Context.complete):
+POPULATIONS = {
+    "data": "every account in the data: with a row in any source keyed by account_id "
+    "(accounts, billing, tickets, surveys, usage, activities), at any date (--by account)",
+    "customers": "the paying customers of each period (MRR > 0 at its end) when a billing "
+    "source exists, else every account of the accounts source (health and alerts)",
+    "none": "none: only the rows an account's own data gives (--drop-empty)",
+}
 
 
 @dataclass
@@ -65,6 +75,9 @@ class Context:
     _cache: dict[Any, Any] = field(default_factory=dict)
     _con: Any = None
     rows_read: dict[str, int] = field(default_factory=dict)  # role -> rows parsed, per run
+    spans: dict[str, Span] = field(default_factory=dict)  # role -> dates covered (freshness)
+    stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, if before the run
+    population: str = "data"  # per-account rows csm adds: see complete() and POPULATIONS
 
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
@@ -127,9 +140,22 @@ class Context:
                 if bad:
                     raise_for_checks(pl.concat(bad))
                 self.rows_read[role] = rows.height
+                self._note_span(role, rows.height, rows.select(span_exprs(role, sc.columns)))
                 self._frames[role] = self._lift(rows.lazy())
 
         return self._frames[role]
+
+    def _note_span(self, role: str, rows: int, df: pl.DataFrame) -> None:
+        span = span_of(role, self.columns(role), rows, df)
+        if span is not None:
+            self.spans[role] = span
+
+    def check_freshness(self) -> None:
+        """Warn about sources whose data ends before the run's last period starts."""
+        last = self.calendar.periods[-1]
+        found = stale(self.spans, last)
+        self.warnings += [w for w in stale_warnings(self.spans, last) if w not in self.warnings]
+        self.stale.update(found)
 
     def _raise_checks(self, checks: list[Any]) -> None:
         if checks:
@@ -235,13 +261,14 @@ class Context:
     def complete(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
         """Give every period a row: sums and counts of nothing are the ``fill`` values (0).
 
-        Per account (``--by account``, and so health and alerts), every paying customer of a
-        period gets a row too: a customer with no events, tickets or answers in the period
-        has 0 of them, not "no data" (a quiet account is the one to worry about). Metrics
-        without a fill (means, medians) are left null for it.
+        Per account (``--by account``), the accounts of the run's ``population`` get a row
+        in every period too (:data:`POPULATIONS`): an account with no events, tickets or MRR
+        in the period has 0 of them, not "no data" (a quiet account is the one to worry
+        about). Metrics without a fill (means, medians) are null for it, and ratios of
+        nothing are null with their note.
         """
         if self.dims:
-            return self._complete_accounts(frame, fill) if fill else frame
+            return self._complete_accounts(frame, fill)
         cal = self.periods_table().select("period")
         out = cal.join(frame, on="period", how="left")
         if not fill:  # e.g. mean/median/pNN: a period without rows stays null
@@ -249,10 +276,11 @@ class Context:
         return out.with_columns(*[nw.col(c).fill_null(v) for c, v in fill.items()])
 
     def _complete_accounts(self, frame: nw.LazyFrame, fill: dict[str, Any]) -> nw.LazyFrame:
-        if "account" not in self.dims or not (self.has("subscriptions") or self.has("invoices")):
+        members = self.account_population()
+        if members is None:
             return frame
         keys = ["period", "account"]  # the other dimensions are attributes of the account
-        customers = self.with_dims(customer_accounts(self)).select("period", *self.group_cols())
+        customers = self.with_dims(members).select("period", *self.group_cols())
         quiet = customers.join(frame.select(*keys), on=keys, how="anti")
         schema = frame.collect_schema()
         rows = quiet.select(
@@ -264,6 +292,40 @@ class Context:
             ]
         )
         return nw.concat([frame, rows], how="vertical")
+
+    def account_population(self) -> nw.LazyFrame | None:
+        """(account_id, period) of the accounts ``complete`` gives a row per period (None:
+        none added). See :data:`POPULATIONS`."""
+        if "account" not in self.dims or self.population == "none":
+            return None
+        if self.population == "customers":
+            if self.has("subscriptions") or self.has("invoices"):
+                return customer_accounts(self)
+            return self._every_period(["accounts"]) if self.has("accounts") else None
+        return self._every_period(None)
+
+    def _every_period(self, roles: list[str] | None) -> nw.LazyFrame:
+        """Every period x every account of ``roles`` (None: of every source keyed by
+        account_id). Read apart from the run's own scans: only their account_id column, no
+        value checks, no freshness (a source the metrics do not read cannot fail them)."""
+
+        def build() -> nw.LazyFrame:
+            wanted = roles if roles is not None else list(self.spec.model.sources)
+            ids = []
+            for role in wanted:
+                sc = self._scanned.get(role)
+                if sc is None:
+                    try:  # a source the metrics do not read cannot fail them
+                        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+                    except CsmError:
+                        continue
+                if "account_id" in sc.columns:
+                    ids.append(sc.frame.select(pl.col("account_id").cast(pl.String)))
+            accounts = pl.concat(ids).filter(pl.col("account_id").is_not_null()).unique()
+            cal = self.periods_table().select("period")
+            return self._lift(accounts).join(cal, how="cross")
+
+        return self.cached(("population", tuple(roles or ())), build)
 
     # ---- health ----------------------------------------------------------------------
     def health_scores(self, by: list[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -339,11 +401,14 @@ def compute(
     dims: list[str] | None = None,
     engine: str = "polars",
     parts: bool = False,
+    population: str = "data",
 ) -> MetricResult:
     """Compute metrics for the given periods (and their predecessor, for 'previous').
 
     With ``parts``, each asked metric whose type declares parts also gives one row per part
     named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
+    ``population``: which accounts get a row in every period with ``--by account``
+    (:data:`POPULATIONS`).
     """
 
     check_engine(engine)
@@ -357,7 +422,7 @@ def compute(
             )
     requests = requests_for(spec, names)
     cal = Calendar([periods[0].previous(), *periods])
-    ctx = Context(spec, cal, dims, engine)
+    ctx = Context(spec, cal, dims, engine, population=population)
     currency = spec.model.currency
     keys = ["period", *dims]
     frames: dict[str, nw.LazyFrame] = {}
@@ -391,6 +456,13 @@ def compute(
         frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")
+    if "account" in dims and population != "none":  # rows complete() added: say why null
+        long = long.with_columns(
+            nw.when(nw.col("value").is_null() & nw.col("note").is_null())
+            .then(nw.lit(NO_ACCOUNT_DATA))
+            .otherwise(nw.col("note"))
+            .alias("note")
+        )
     result = collect(ctx, long)
     result = _finish(result, cal, dims, shown)
     return MetricResult(
@@ -401,6 +473,8 @@ def compute(
         currency=currency,
         warnings=ctx.warnings,  # the spec's own warnings are `csm validate`'s to show
         rows_read=dict(sorted(ctx.rows_read.items())),
+        spans=dict(sorted(ctx.spans.items())),
+        stale=dict(ctx.stale),
     )
 
 
@@ -490,9 +564,10 @@ def _change(ctx: Context, base: nw.LazyFrame, kind: str, keys: list[str]) -> nw.
 
 
 def _row_counts(ctx: Context) -> dict[str, pl.LazyFrame]:
-    """role -> a one-cell plan counting the rows of each source this run scanned."""
+    """role -> a one-row plan counting the rows of each source this run scanned (``n``), with
+    their first and last dates (cs_metrics.freshness)."""
     return {
-        role: sc.frame.select(pl.len())
+        role: sc.frame.select(pl.len().alias("n"), *span_exprs(role, sc.columns))
         for role, sc in ctx._scanned.items()
         if role not in ctx.rows_read
     }
@@ -506,7 +581,9 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
             counted = _row_counts(ctx)  # rows read per source, in the same collect
             out, *rest = pl.collect_all([*natives, *counted.values()])
             rest, counts = rest[: len(rest) - len(counted)], rest[len(rest) - len(counted) :]
-            ctx.rows_read.update({r: int(c.item()) for r, c in zip(counted, counts, strict=True)})
+            for role, c in zip(counted, counts, strict=True):
+                ctx.rows_read[role] = int(c["n"][0])
+                ctx._note_span(role, int(c["n"][0]), c)
             noticed, bad = rest[: len(ctx.notices)], rest[len(ctx.notices) :]
             if bad:
                 raise_for_checks(pl.concat(bad))
@@ -514,6 +591,7 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
             ctx._raise_checks(ctx.checks)
             noticed = [f.collect(backend="polars").to_native() for f, _, _ in ctx.notices]
             out = long.collect(backend="polars").to_native()
+        ctx.check_freshness()
         for (_, fmt, error), df in zip(ctx.notices, noticed, strict=True):
             message = fmt(df)
             if message and error:

@@ -21,6 +21,7 @@ from cs_metrics.scoring import (
     component_inputs,
     component_score,
     compute_inputs,
+    has_billing,
     health_of,
     input_metric,
     score_frame,
@@ -69,6 +70,11 @@ def backtest(
     health = health_of(spec)
     if horizon < 1:
         raise UsageError("--horizon must be at least 1")
+    if not has_billing(spec):
+        raise UsageError(
+            "csm health --backtest counts churn, which needs a billing source: add "
+            "sources.subscriptions or sources.invoices"
+        )
     usable = [p for p in periods if p.shift(horizon).end <= data_end]  # type: ignore[operator]
     warnings: list[str] = []
     dropped = [p.label for p in periods if p not in usable]

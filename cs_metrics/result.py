@@ -22,7 +22,7 @@ Rows are sorted by period, then dimension values, then the spec's metric order.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import polars as pl
@@ -58,6 +58,8 @@ class MetricResult:
     currency: str = "USD"
     warnings: list[str] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)  # source role -> rows parsed
+    spans: dict[str, Any] = field(default_factory=dict)  # role -> freshness.Span (dates read)
+    stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, before the periods
 
     def machine_frame(self, wide: bool = False) -> pl.DataFrame:
         """The frame as machine formats show it (long, or one column per metric)."""

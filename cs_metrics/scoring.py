@@ -205,9 +205,11 @@ def compute_inputs(
     """Wide per-account inputs for the given periods: period, account, dims, customers, mrr,
     one column per input metric. Returns the frame and the engine's warnings."""
     health = health_of(spec)
-    names = list(dict.fromkeys(["customers", "mrr", *component_inputs(health)]))
+    billed = has_billing(spec)
+    base = ["customers", "mrr"] if billed else []  # without billing: no MRR to read
+    names = list(dict.fromkeys([*base, *component_inputs(health)]))
     try:
-        result = compute(spec, names, periods, ["account", *dims], engine)
+        result = compute(spec, names, periods, ["account", *dims], engine, population="customers")
     except UsageError as exc:
         if str(exc).startswith("unknown metric"):
             raise SpecError(f"{spec.path}: health: {exc}") from None
@@ -217,10 +219,36 @@ def compute_inputs(
     wide = long.pivot(on="metric", index=keys, values="value")
     missing = [n for n in names if n not in wide.columns]
     wide = wide.with_columns(pl.lit(None, pl.Float64).alias(n) for n in missing)
+    if not billed:  # every account of the accounts source is scored (population_text)
+        wide = _without_billing(spec, wide)
     if health.segments:
         segments = account_segments(spec, health)
         wide = wide.join(segments, on="account", how="left")
     return wide, result.warnings
+
+
+def has_billing(spec: Spec) -> bool:
+    return any(r in spec.model.sources for r in ("subscriptions", "invoices"))
+
+
+def population_text(spec: Spec) -> str:
+    """Which accounts health (and alerts) score, for people (docs: README "Health")."""
+    if has_billing(spec):
+        return "scored: the paying customers (MRR > 0 at the period end)"
+    if "accounts" in spec.model.sources:
+        return "scored: every account of the accounts source (no billing source, so no MRR)"
+    return "scored: every account with data (no billing or accounts source)"
+
+
+def _without_billing(spec: Spec, wide: pl.DataFrame) -> pl.DataFrame:
+    """No billing source: every account is a "customer" (of the accounts source when there
+    is one; the engine gave each of them a row per period), without MRR."""
+    wide = wide.with_columns(pl.lit(1.0).alias("customers"), pl.lit(None, pl.Float64).alias("mrr"))
+    if "accounts" not in spec.model.sources:
+        return wide
+    scanned = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
+    ids = scanned.frame.select(pl.col("account_id").cast(pl.String).alias("account")).unique()
+    return wide.join(ids.collect(), on="account", how="semi")
 
 
 def account_segments(spec: Spec, health: Health) -> pl.DataFrame:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cs_metrics.errors import CsmError, ExitCode, Problem
+from cs_metrics.freshness import Span, span_exprs, span_of, stale_warnings
 from cs_metrics.sources import MAX_REPORTED, Scanned, scan_source
 
 if TYPE_CHECKING:
@@ -29,13 +30,18 @@ class Report:
     warnings: list[Problem] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     exit_code: ExitCode = ExitCode.DATA_ERROR
+    spans: dict[str, Span] = field(default_factory=dict)  # role -> dates covered
 
     def lines(self) -> list[str]:
         return [
-            f"{role}: {self.rows[role]:,} rows in {len(sc.files)} file(s)"
+            f"{role}: {self.rows[role]:,} rows in {len(sc.files)} file(s)" + self._dates(role)
             for role, sc in self.sources.items()
             if role in self.rows
         ]
+
+    def _dates(self, role: str) -> str:
+        span = self.spans.get(role)
+        return f", dates {span.describe()}" if span else ""
 
 
 def _rows(df: pl.DataFrame) -> str:
@@ -118,7 +124,13 @@ def validate_sources(spec: Spec) -> Report:
     formats: list[Any] = []  # the notices' formatters, in order
     for role, sc in report.sources.items():
         # reading every column (not just counting) surfaces ragged rows and bad encodings
-        plans.append(sc.frame.select(pl.len().alias("n"), pl.exclude("^__.*$").null_count()))
+        plans.append(
+            sc.frame.select(
+                pl.len().alias("n"),
+                pl.exclude("^__.*$").null_count(),
+                *span_exprs(role, sc.columns),  # first/last dates: cs_metrics.freshness
+            )
+        )
         labels.append(("count", role, ""))
         for chk in sc.checks:
             plans.append(chk)
@@ -147,6 +159,9 @@ def validate_sources(spec: Spec) -> Report:
                 report.warnings.append(Problem(text, level="warning", code="source"))
         elif kind == "count":
             report.rows[role] = int(df["n"][0])
+            span = span_of(role, report.sources[role].columns, report.rows[role], df)
+            if span is not None:
+                report.spans[role] = span
         elif kind == "check":
             try:
                 raise_for_checks(df)
@@ -165,4 +180,19 @@ def validate_sources(spec: Spec) -> Report:
                         code="quality",
                     )
                 )
+    report.warnings += _stale_problems(spec, report)
     return report
+
+
+def _stale_problems(spec: Spec, report: Report) -> list[Problem]:
+    """Sources whose data ends before the period commands compute by default."""
+    from cs_metrics.timeframe import resolve_periods
+
+    try:
+        period = resolve_periods(spec)[-1]
+    except CsmError:
+        return []
+    return [
+        Problem(w.split(": ", 1)[1], w.split(": ", 1)[0], level="warning", code="stale")
+        for w in stale_warnings(report.spans, period)
+    ]

@@ -165,8 +165,20 @@ def test_days_since_last_touch_by_account(team_spec, engine):
     f = values(
         team_spec, ["days_since_last_touch"], period="2026-02", by=["account"], engine=engine
     )
-    # customers at Feb 28 only: a3 (ended Feb 15) and a6 (never paid) have no row
-    assert sorted(f["account"].to_list()) == ["a1", "a2", "a4", "a5"]
+    # every account has a row (issue 11.8); a3 (ended Feb 15) and a6 (never paid) are no
+    # customers at Feb 28, so they have no value; --drop-empty leaves them out
+    assert sorted(f["account"].to_list()) == ["a1", "a2", "a3", "a4", "a5", "a6"]
+    check(f, "2026-02", {"days_since_last_touch": None}, account="a3")
+    check(f, "2026-02", {"days_since_last_touch": None}, account="a6")
+    short = values(
+        team_spec,
+        ["days_since_last_touch"],
+        period="2026-02",
+        by=["account"],
+        engine=engine,
+        drop_empty=True,
+    )
+    assert sorted(short["account"].to_list()) == ["a1", "a2", "a4", "a5"]
     check(f, "2026-02", {"days_since_last_touch": 28 - 0}, account="a1")  # Jan 31 -> Feb 28
     check(f, "2026-02", {"days_since_last_touch": 31 - 15 + 28}, account="a2")  # Jan 15
     check(f, "2026-02", {"days_since_last_touch": 28 - 20}, account="a5")  # Feb 20

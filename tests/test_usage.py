@@ -297,7 +297,11 @@ def test_by_account(spec, engine):
     )
     # D: active and uses the feature, but is no customer
     check(f, "2026-03", {"active_accounts": 1, "dau": 3 / 31, "adoption": 1}, account="D")
-    assert f.filter(
+    # ... so among customers it has no value (every account has a row: issue 11.8) ...
+    check(f, "2026-03", {"adoption_customers": None}, account="D")
+    # ... and no row at all with --drop-empty
+    short = values(spec, engine=engine, period="2026-03", by=["account"], drop_empty=True)
+    assert short.filter(
         (pl.col("account") == "D") & (pl.col("metric") == "adoption_customers")
     ).is_empty()
     # E: a paying customer without events: counts of nothing are 0 (not missing), ratios

@@ -62,6 +62,14 @@ def compute(
         bool, typer.Option("--wide", help="one column per metric (machine formats)")
     ] = False,
     output: OutputOpt = None,
+    drop_empty: Annotated[
+        bool,
+        typer.Option(
+            "--drop-empty",
+            help="with --by account: leave out the rows of accounts without data of the metric "
+            "in the period (by default every account has a row in every period)",
+        ),
+    ] = False,
     *,
     out: Output,
 ) -> None:
@@ -83,6 +91,7 @@ def compute(
         by=by or [],
         engine=engine,
         trend=trend,
+        drop_empty=drop_empty,
     )
     emit(out, result, fmt, output, wide)
 

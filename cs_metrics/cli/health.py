@@ -71,7 +71,7 @@ def health(
     """Per-account health for the period: score 0-100, band, change, weakest components.
 
     Scores every customer account (MRR > 0 at the period end) from the spec's health:
-    block. --backtest instead shows, per band, how many accounts churned within --horizon
+    block; without a billing source, every account of the accounts source. --backtest instead shows, per band, how many accounts churned within --horizon
     periods of each period from --from to --to.
 
     Example: csm health --band red --top 20 --sort mrr_at_risk

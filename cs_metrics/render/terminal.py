@@ -163,8 +163,11 @@ def health_table(scores: HealthScores, console: Console) -> None:
     for r in scores.summary.iter_rows(named=True):
         name = r["band"]
         shown = _styled(name, styles[name]) if name else "no score"
-        parts.append(f"{shown} {r['accounts']:,} ({format_value(r['mrr'], currency, currency)})")
-    _caption(table, "accounts (MRR) by band: " + " · ".join(parts))
+        mrr = f" ({format_value(r['mrr'], currency, currency)})" if scores.has_mrr else ""
+        parts.append(f"{shown} {r['accounts']:,}{mrr}")
+    scored = f"{scores.population}; " if scores.population else ""
+    by_band = "accounts (MRR) by band: " if scores.has_mrr else "accounts by band: "
+    _caption(table, scored + by_band + " · ".join(parts))
     console.print(table)
     if frame.height == 0:
         console.print("no accounts match")

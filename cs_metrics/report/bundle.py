@@ -21,7 +21,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 from cs_metrics.atomic import _output_error as one_file
 from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError
+from cs_metrics.freshness import stale_field
 
 MARKER = ".csm-report.json"  # written into every bundle: csm only ever replaces its own
 TMP_TAG, OLD_TAG = "csm-tmp", "csm-old"
@@ -198,6 +199,7 @@ class Run:
     rows_read: dict[str, int]
     seconds: float
     warnings: list[str]
+    stale: dict[str, Any] = field(default_factory=dict)  # role -> last date (freshness)
 
 
 def log_line(
@@ -219,6 +221,8 @@ def log_line(
         parts += [f"rows={rows}", f"files={len(run.files)}", f"dir={shown_path(run.directory)}"]
         if run.warnings:
             parts.append(f"warnings={len(run.warnings)}")
+        if run.stale:  # sources whose data ends before the period: see docs/design.md
+            parts.append(f"stale={stale_field(run.stale)}")
     parts.append(f"duration={seconds:.1f}s")
     return " ".join(parts)
 

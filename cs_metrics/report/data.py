@@ -75,6 +75,7 @@ class ReportData:
     account_names: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     rows_read: dict[str, int] = field(default_factory=dict)
+    stale: dict[str, Any] = field(default_factory=dict)  # role -> last date (freshness)
 
     @property
     def currency(self) -> str:
@@ -132,12 +133,14 @@ def build_report(
         roles=roles,
         warnings=warnings,
         rows_read=rows_read,
+        stale=dict(main.stale),
     )
     if shown:
         for dim in settings.dimensions:
             res = compute(spec, shown, [p], [dim], engine)
             data.breakdowns[dim] = res
             _merge(data, res.warnings, res.rows_read)
+            data.stale.update(res.stale)
     if settings.health and spec.model.health is not None:
         frame, w = score_health(spec, [p.previous(), p], engine)
         data.health = frame

@@ -45,6 +45,7 @@ from cs_metrics.report.words import (
     role_label,
     score_text,
     short_period,
+    stale_text,
 )
 
 ALERTS_PER_KIND = 8  # hits per alert in summary.html
@@ -501,7 +502,9 @@ def render_html(data: ReportData, tabs: list[Table] | None = None) -> str:
         f"<span>compared with {esc(period_title(data.previous))}</span></div>",
         "</div>",
         f'<div class="meta">period <b>{esc(data.period.label)}</b> · data as of '
-        f"<b>{esc(data.data_end.isoformat())}</b><br>generated "
+        f"<b>{esc(data.data_end.isoformat())}</b>"
+        + (f'<br><b class="stale">{esc(stale_text(data))}</b>' if data.stale else "")
+        + "<br>generated "
         f"{esc(data.generated.strftime('%Y-%m-%d %H:%M'))}</div>",
         "</header>",
     ]

@@ -24,9 +24,15 @@ from cs_metrics.report.words import (
     metric_label,
     period_title,
     score_text,
+    stale_text,
 )
 
 ALERT_ROWS = 25  # hits in summary.md
+
+
+def stale_banner(data: ReportData) -> str:
+    text = stale_text(data)
+    return f" · **{md_cell(text)}**" if text else ""
 
 
 def render_markdown(data: ReportData, tabs: list[Table] | None = None) -> str:
@@ -37,7 +43,8 @@ def render_markdown(data: ReportData, tabs: list[Table] | None = None) -> str:
         f"# {md_cell(s.title)} — {md_cell(period_title(data.period))}",
         "",
         f"Period **{data.period.label}** compared with {data.previous.label} · data as of "
-        f"{data.data_end.isoformat()} · generated {data.generated.strftime('%Y-%m-%d %H:%M')} "
+        f"{data.data_end.isoformat()}{stale_banner(data)} · generated "
+        f"{data.generated.strftime('%Y-%m-%d %H:%M')} "
         f"by `csm report` from `{data.spec.path}`",
         "",
     ]

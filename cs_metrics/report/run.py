@@ -68,6 +68,7 @@ def run_report(
         "spec": str(spec.path),
         "rows_read": data.rows_read,
         "warnings": data.warnings,
+        "stale": {role: str(d) if d else None for role, d in data.stale.items()},
     }
     names = write_bundle(target, files, manifest)
     return Run(
@@ -78,4 +79,5 @@ def run_report(
         rows_read=data.rows_read,
         seconds=time.monotonic() - started,
         warnings=data.warnings,
+        stale=data.stale,
     )

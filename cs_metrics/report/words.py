@@ -110,6 +110,14 @@ def grain_word(data: ReportData, n: int) -> str:
     return word + ("s" if n != 1 else "")
 
 
+def stale_text(data: ReportData) -> str:
+    """'stale data: usage ends 2020-12-31, ...' for the banner ('' when every source is current)."""
+    if not data.stale:
+        return ""
+    ends = ", ".join(f"{role} ends {d or 'undated'}" for role, d in data.stale.items())
+    return f"stale data: {ends}"
+
+
 def highlights(data: ReportData) -> list[str]:
     """The month in a few phrases: MRR, logos won and lost, the worst band, alerts."""
     out = []
