@@ -162,8 +162,9 @@ def test_condition_that_is_not_true_false(tmp_path):
 def test_cli_csv_and_fail_on_alert(spec_path):
     res = invoke(f"alerts --spec {spec_path} -p 2026-03 -f csv")
     lines = res.stdout.splitlines()
-    assert lines[0].startswith("period,account,alert,severity,action,")
-    assert lines[1].startswith("2026-03,a2,shrink,critical,Escalate")
+    # name and owner beside the id (issue 13); the spec has no owner column: empty
+    assert lines[0].startswith("period,account,name,owner,alert,severity,action,")
+    assert lines[1].startswith("2026-03,a2,Beta,,shrink,critical,Escalate")
     assert len(lines) == 5
     invoke(f"alerts --spec {spec_path} -p 2026-03 --fail-on-alert -f csv", code=1)
     # nothing critical in January: exit 0 even with --fail-on-alert
@@ -185,7 +186,9 @@ def test_cli_json_ndjson_nulls(spec_path):
 
 def test_cli_table_and_new_only(spec_path):
     res = invoke(f"alerts --spec {spec_path} -p 2026-03 -f table --new-only --no-color")
-    assert "shrink" in res.stdout and "Escalate" in res.stdout and "mrr_delta=-200" in res.stdout
+    assert "shrink" in res.stdout and "Escalate" in res.stdout
+    # values as the report shows them: a2's MRR 200 -> 0 is -$200.00 and -100.0 %
+    assert "mrr_delta" in res.stdout and "-$200.00" in res.stdout and "-100.0 %" in res.stdout
     assert "big_pro" not in res.stdout
 
 
@@ -201,7 +204,7 @@ def test_cli_no_alerts(tmp_path):
     res = invoke(
         f"alerts --spec {path} -p 2026-03 -f csv --fail-on-alert", code=0, stderr="no alerts"
     )
-    assert res.stdout.strip() == "period,account,alert,severity,action"
+    assert res.stdout.strip() == "period,account,name,owner,alert,severity,action"
 
 
 def test_cli_table_colours_severity(spec_path):

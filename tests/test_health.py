@@ -374,9 +374,11 @@ def test_cli_csv_records(tmp_path):
     path = spec_path(tmp_path)
     r = invoke(["health", "--spec", path, "--period", "2026-10", "--format", "csv"])
     frame = pl.read_csv(r.stdout.encode())
-    assert frame.columns[:7] == [
+    assert frame.columns[:9] == [
         "period",
         "account",
+        "name",  # beside the id (issue 13)
+        "owner",
         "score",
         "band",
         "previous_score",
