@@ -1,8 +1,9 @@
 """Machine formats (csv, tsv, json, ndjson, parquet) and the writers for every format.
 
-A :class:`~cs_metrics.result.MetricResult` is written in the long form of SPEC.md, or wide
-with ``--wide``; plain record frames (csm health, alerts, cohorts) as they are. Numbers
-keep full precision, NaN and inf are null. :func:`render_text`, :func:`write_file`,
+A :class:`~cs_metrics.result.MetricResult` is written in a layout (:data:`LAYOUTS`): the
+long form of SPEC.md, wide, or grid; plain record frames (csm health, alerts, cohorts) as
+they are, float noise rounded away (:func:`denoise`). NaN and inf are null; a whole count
+is an integer. :func:`render_text`, :func:`write_file`,
 :func:`write_frame` and :func:`emit_frame` pick the writer for a format, including the
 ones for people (markdown, html) and xlsx.
 """
