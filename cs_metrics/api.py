@@ -187,6 +187,7 @@ class HealthScores:
     period: str
     currency: str
     warnings: list[str] = field(default_factory=list)
+    counts: list[str] = field(default_factory=list)  # the <component>_value columns of counts
 
 
 def health(
@@ -205,8 +206,10 @@ def health(
     """Per-account health for one period: scored, filtered by band, sorted, the first
     ``top``. ``sort``: score (lowest first) or mrr_at_risk (highest first). A series
     (``start``/``end``) is refused: that is :func:`backtest`."""
+    from cs_metrics.alerts import value_unit
     from cs_metrics.health import band_summary, health_of, score_health, select_accounts
     from cs_metrics.people import directory, with_people
+    from cs_metrics.scoring import input_metric
 
     hb = health_of(spec)
     last = data_end(spec, as_of)
@@ -225,6 +228,11 @@ def health(
         period=periods[0].label,
         currency=spec.model.currency,
         warnings=[*warnings, *incomplete(periods, last)],
+        counts=[
+            f"{name}_value"
+            for name, comp in hb.components.items()
+            if value_unit(spec, input_metric(comp)) == "count"
+        ],
     )
 
 

@@ -495,6 +495,9 @@ def test_cli_names_and_owners_beside_the_account(tmp_path):
     assert got["a1"] == ("Acme", "Kim") and got["a5"] == ("Eps", None)
     r = invoke(["health", "--spec", path, "-f", "table"])
     assert re.search(r"a1\s+│\s+Acme\s+│\s+Kim", r.stdout), r.stdout
+    # --sort owner: Kim (a3 0.0, a1 42.5), Lee (a2 100); a5 without an owner last; --top 2
+    r = invoke(["health", "--spec", path, "-f", "csv", "--sort", "owner", "--top", "3"])
+    assert [x["account"] for x in csv.DictReader(io.StringIO(r.stdout))] == ["a3", "a1", "a2"]
 
 
 def test_cli_scores_have_no_float_noise(tmp_path):
@@ -530,3 +533,19 @@ def test_cli_backtest_defaults_to_the_latest_periods_with_a_full_horizon(tmp_pat
     r = invoke(f"health --spec {path} --backtest -f csv")
     periods = set(pl.read_csv(r.stdout.encode())["period"].to_list())
     assert "2026-07" in periods and "2026-08" not in periods
+
+
+def test_cli_count_inputs_are_written_as_integers(tmp_path):
+    # customers is a count: each paying account's cust_value is 1, written 1 (not 1.0);
+    # lin's input x (a sum of values, unit number) stays a float
+    health = HEALTH.replace("MISSING", "renormalize").replace(
+        "  bands:", "    cust: {metric: customers, weight: 1, scale: [0, 1]}\n  bands:"
+    )
+    r = invoke(["health", "--spec", spec_path(tmp_path, health=health), "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert {x["cust_value"] for x in rows} == {"1"}
+    assert {x["account"]: x["lin_value"] for x in rows}["a1"] == "4.0"
+    rows = json.loads(
+        invoke(["health", "--spec", spec_path(tmp_path, health=health)] + ["-f", "json"]).stdout
+    )
+    assert all(type(x["cust_value"]) is int for x in rows)

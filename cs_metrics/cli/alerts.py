@@ -99,7 +99,17 @@ def alerts(
         elif found.defined:
             out.info(f"no alerts fired in {label}")
 
-    render.emit_frame(out, hits, kind, output, table, title="csm alerts", warnings=found.warnings)
+    counts = [c for c, unit in found.units.items() if unit == "count"]
+    render.emit_frame(
+        out,
+        hits,
+        kind,
+        output,
+        table,
+        title="csm alerts",
+        warnings=found.warnings,
+        counts=counts,
+    )
     if hits.height:
         out.info(f"{hits.height} alert{'s' if hits.height != 1 else ''} in {label}")
     if fail_on_alert and hits.height:

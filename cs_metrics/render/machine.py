@@ -238,6 +238,18 @@ def whole_counts(frame: pl.DataFrame, counts: dict[str, pl.Expr]) -> pl.DataFram
     )
 
 
+def integer_counts(frame: pl.DataFrame, columns: Iterable[str]) -> pl.DataFrame:
+    """The float ``columns`` as Int64 where every value is whole (218, not 218.0)."""
+    whole = [
+        c
+        for c in columns
+        if c in frame.columns
+        and frame.schema[c].is_float()
+        and frame.select(((pl.col(c) == pl.col(c).round(0)) | pl.col(c).is_null()).all()).item()
+    ]
+    return frame.with_columns(pl.col(c).cast(pl.Int64) for c in whole)
+
+
 def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
@@ -309,11 +321,14 @@ def emit_frame(
     title: str,
     warnings: Iterable[str] = (),
     md_float: str | None = None,
+    counts: Iterable[str] = (),
 ) -> None:
     """Warnings to stderr, then the frame to ``-o`` FILE, as a table (``table(console)``) or
-    as text on stdout: the output step of the commands that print plain record frames."""
+    as text on stdout: the output step of the commands that print plain record frames.
+    ``counts`` name float columns holding counts: integers when every value is whole."""
     for w in warnings:
         out.warn(w)
+    frame = integer_counts(frame, counts)
     if output and output != "-":
         write_frame(frame, Path(output), kind, title=title, md_float=md_float)
         out.info(f"wrote {output}")
