@@ -545,7 +545,6 @@ def test_cli_count_inputs_are_written_as_integers(tmp_path):
     rows = list(csv.DictReader(io.StringIO(r.stdout)))
     assert {x["cust_value"] for x in rows} == {"1"}
     assert {x["account"]: x["lin_value"] for x in rows}["a1"] == "4.0"
-    rows = json.loads(
-        invoke(["health", "--spec", spec_path(tmp_path, health=health)] + ["-f", "json"]).stdout
-    )
+    path = spec_path(tmp_path, health=health)
+    rows = json.loads(invoke(["health", "--spec", path, "-f", "json"]).stdout)
     assert all(type(x["cust_value"]) is int for x in rows)
