@@ -17,6 +17,7 @@ import io
 import json
 import math
 import re
+from datetime import datetime
 from textwrap import dedent
 
 import polars as pl
@@ -468,6 +469,9 @@ def test_cli_xlsx_and_html_files(tmp_path):
     assert sheet.freeze_panes == "A2"
     scores = [r[expected.columns.index("score")] for r in rows[1:]]
     assert scores == pytest.approx(expected["score"].to_list())
+    # the period is a real date, October's first day, shown as 2026-10 (issue 13)
+    assert {r[0] for r in rows[1:]} == {datetime(2026, 10, 1)}
+    assert sheet.cell(2, 1).number_format == "yyyy-mm"
     page = (tmp_path / "h.html").read_text()
     assert "<table>" in page and "http" not in page.split("<body>")[1]
 

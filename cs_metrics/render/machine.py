@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 
 LAYOUTS = ("long", "wide", "grid")
+PERIODS = ("period",)  # the workbook columns written as dates (the period's first day)
 
 
 def check_layout(layout: str) -> str:
@@ -171,6 +172,7 @@ def _write_xlsx(result: MetricResult, tmp: Path, layout: str | None = None) -> N
             wide,
             units={c: units.get(c, "") for c in wide.columns[keys:]},
             freeze=keys,
+            period_columns=PERIODS,
         ),
         "grid": Sheet(
             "grid",
@@ -178,7 +180,9 @@ def _write_xlsx(result: MetricResult, tmp: Path, layout: str | None = None) -> N
             row_units=dict.fromkeys(periods, "unit"),
             freeze=len(result.keys) + 2,
         ),
-        "long": Sheet("long", long, row_units={"value": "unit"}, freeze=keys),
+        "long": Sheet(
+            "long", long, row_units={"value": "unit"}, freeze=keys, period_columns=PERIODS
+        ),
     }
     # the chosen layout first; the grid sheet only when asked for
     order = {None: ["wide", "long"], "wide": ["wide", "long"], "long": ["long", "wide"]}.get(
@@ -339,7 +343,7 @@ def emit_frame(
 
 
 def _frame_xlsx(frame: pl.DataFrame, tmp: Path, title: str) -> None:
-    write_sheets(tmp, [Sheet(title, frame)])
+    write_sheets(tmp, [Sheet(title, frame, period_columns=PERIODS)])
 
 
 def write_cohorts(result: Cohorts, path: Path, kind: str) -> None:

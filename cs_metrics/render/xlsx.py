@@ -62,7 +62,7 @@ class Sheet:
     row_units: dict[str, str] = field(default_factory=dict)
     freeze: int = 0
     conditional_formats: dict[Any, Any] = field(default_factory=dict)
-    period_columns: tuple[str, ...] = ("period", "cohort")
+    period_columns: tuple[str, ...] = ()
 
 
 def safe_sheet_name(name: str, taken: set[str]) -> str:
