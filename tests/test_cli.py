@@ -1123,6 +1123,9 @@ def test_by_account_without_an_owner_column(spec):
     # the standard accounts have a name but no owner: the field is there, null
     r = invoke(["compute", "--spec", spec, "-f", "csv", "--by", "account", "mrr"])
     assert r.stdout.splitlines()[1] == "2026-03,a1,Acme,,mrr,1200.0,USD"
+    # a table leaves out the empty Owner column
+    r = invoke(["compute", "--spec", spec, "-f", "markdown", "--by", "account", "mrr"])
+    assert "| Name " in r.stdout and "Owner" not in r.stdout
 
 
 def test_sort_and_top_by_a_metric(spec):

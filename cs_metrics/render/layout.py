@@ -103,8 +103,11 @@ class _View:
     def __init__(self, result: MetricResult) -> None:
         self.result = result
         self.dims = list(result.dims)
-        self.keys = result.keys  # the dimensions, with name and owner beside account
         frame = _human_frame(result)
+        # the dimensions, with name and owner beside account (when the spec has them)
+        self.keys = [
+            k for k in result.keys if k not in result.labels or frame[k].drop_nulls().len()
+        ]
         self.periods = period_order(result)
         self.points: dict[tuple[str, tuple[Any, ...], str], _Point] = {}
         self.combos: list[tuple[Any, ...]] = []

@@ -73,7 +73,9 @@ def machine_frame(result: MetricResult, wide: bool = False, layout: str = "long"
 def _grid_frame(result: MetricResult) -> pl.DataFrame:
     long = machine_frame(result)
     keys = result.keys
-    periods = period_order(result) if long.height else []
+    if not long.height:
+        return pl.DataFrame(schema=dict.fromkeys([*keys, "metric", "label", "unit"], pl.String))
+    periods = period_order(result)
     labels = {name: meta.label or name for name, meta in result.metrics.items()}
     units = long.select("metric", "unit").unique("metric", keep="first", maintain_order=True)
     rows = long.select(*keys, "metric").unique(maintain_order=True)
