@@ -291,3 +291,62 @@ def _empty(value_cols: list[str], like: pl.DataFrame | None = None) -> pl.DataFr
 
 def _unique(items: Any) -> list[str]:
     return list(dict.fromkeys(items))
+
+
+def value_unit(spec: Spec, name: str) -> str:
+    """The unit of a name an alert condition uses: a metric's unit (the currency code for
+    money), ``ratio`` for ``<metric>_change``, the metric's for ``_delta``, ``score`` for
+    health; "" for account attributes."""
+    from cs_metrics.engine import CHANGE_NAME
+    from cs_metrics.metrics.base import unit_of
+    from cs_metrics.metrics.registry import REGISTRY, load_all
+
+    load_all()
+    currency = spec.model.currency
+    if name in ("health", "health_score", "health_change"):
+        return "score"
+    metrics = spec.model.metrics
+    unit = ""
+    if name in metrics and metrics[name].type in REGISTRY:
+        unit = unit_of(REGISTRY[metrics[name].type], metrics[name].model_dump())
+    elif name in REGISTRY:
+        unit = unit_of(REGISTRY[name], {})
+    elif (m := CHANGE_NAME.match(name)) and (m[1] in metrics or m[1] in REGISTRY):
+        return "ratio" if m[2] == "change" else value_unit(spec, m[1])
+    return currency if unit == "currency" else unit
+
+
+ALERT_SORTS = ("severity", "account", "name", "owner")
+
+
+def sort_hits(
+    hits: pl.DataFrame, spec: Spec, sort: str | None = None, top: int | None = None
+) -> pl.DataFrame:
+    """The hits grouped by playbook (most severe first, then spec order), each playbook's
+    hits sorted by ``sort`` and only its first ``top``.
+
+    ``sort``: severity (the default: account order), account, name, owner (A to Z), or a
+    value a condition used (highest first); ``KEY:asc`` / ``KEY:desc`` turns it."""
+    import polars as pl
+
+    from cs_metrics.ranking import parse_sort
+
+    order = {a.name: i for i, a in enumerate(spec.model.alerts)}
+    fixed = {*FIXED_COLUMNS, "name", "owner"}
+    values = [c for c in hits.columns if c not in fixed]
+    key, desc = parse_sort(sort or "severity", [*ALERT_SORTS, *values], set(values))
+    sev = pl.col("severity").replace_strict(
+        {s: -i for i, s in enumerate(SEVERITIES)}, default=0, return_dtype=pl.Int64
+    )
+    group = pl.col("alert").replace_strict(order, default=len(order), return_dtype=pl.Int64)
+    keys: list[Any] = [sev, group]
+    descending = [False, False]
+    if key != "severity":
+        keys.append(pl.col(key))
+        descending.append(desc)
+    keys.append(pl.col("account"))
+    descending.append(False)
+    out = hits.sort(keys, descending=descending, nulls_last=True, maintain_order=True)
+    if top:
+        out = out.filter(pl.int_range(pl.len()).over("alert") < top)
+    return out

@@ -26,7 +26,7 @@ from cs_metrics.alerts import evaluate_alerts, severity_rank
 from cs_metrics.catalogue import catalogue_frame
 from cs_metrics.errors import InputMissingError, OutputError, UsageError
 from cs_metrics.explain import explain_metric
-from cs_metrics.scaffold import Scaffold, scaffold, schema_text
+from cs_metrics.scaffold import Scaffold, scaffold, schema_text, write_sample_spec
 from cs_metrics.timeframe import data_end, incomplete, resolve_periods
 
 if TYPE_CHECKING:
@@ -62,6 +62,7 @@ __all__ = [
     "reports",
     "resolve_periods",
     "sample",
+    "sample_spec",
     "schema_text",
     "severity_rank",
     "validate",
@@ -125,14 +126,25 @@ def compute_metrics(
     engine: str = "polars",
     trend: int | None = None,
     drop_empty: bool = False,
+    sort: str | None = None,
+    top: int | None = None,
 ) -> MetricResult:
     """The metrics ``names`` (default: all in the spec) for the periods of the options.
 
     With ``by=["account"]`` every account in the data has a row in every period (0 for sums
     and counts, null with a note for ratios); ``drop_empty`` keeps only the rows an
-    account's own data gives (docs/design.md "Per-account series")."""
+    account's own data gives (docs/design.md "Per-account series"). Split ``--by account``,
+    each row also has the account's ``name`` and ``owner`` (:mod:`cs_metrics.people`).
+    ``sort`` orders the rows of the split: a metric (highest value in the latest period
+    first) or a column (``account``, ``name``, ``owner``, a dimension: A to Z), with
+    ``:asc`` / ``:desc`` to turn it; ``top`` keeps the first N."""
     from cs_metrics.engine import compute
 
+    if (sort or top) and not by:
+        raise UsageError(
+            f"{'--sort' if sort else '--top'} orders the rows of a split: add --by account "
+            "(or another --by dimension)"
+        )
     periods = resolve_periods(
         spec, period=period, start=start, end=end, grain=grain, as_of=as_of, trend=trend
     )
@@ -141,6 +153,16 @@ def compute_metrics(
         spec, list(names) if names else None, periods, list(by), engine, population=population
     )
     result.warnings += incomplete(periods, data_end(spec, as_of))
+    result.as_asked = bool(names)
+    if "account" in result.dims:
+        from cs_metrics.people import LABELS, directory, with_people
+
+        result.frame = with_people(result.frame, directory(spec))
+        result.labels = list(LABELS)
+    if sort or top:
+        from cs_metrics.ranking import rank_rows
+
+        result.ranks = rank_rows(result, sort, top)
     return result
 
 
@@ -169,8 +191,27 @@ def explain(
     by: Sequence[str] = (),
     engine: str = "polars",
 ) -> dict[str, Any]:
-    """One metric's definition, value and inputs, as a JSON-ready dict (`csm explain`)."""
-    return explain_metric(spec, metric, period=period, as_of=as_of, by=list(by), engine=engine)
+    """One metric's definition, value and inputs, as a JSON-ready dict (`csm explain`).
+    Split ``--by account``, each row also has the account's ``name`` and ``owner``, and
+    ``labels`` lists those fields."""
+    facts = explain_metric(spec, metric, period=period, as_of=as_of, by=list(by), engine=engine)
+    facts["labels"] = []
+    if "account" in facts.get("by", []):
+        from cs_metrics.people import LABELS, directory
+
+        people = {r[0]: r[1:] for r in directory(spec).iter_rows()}
+        rows = []
+        for row in facts.get("rows", []):
+            name, owner = people.get(row["account"], (None, None))
+            out: dict[str, Any] = {}
+            for k, v in row.items():
+                out[k] = v
+                if k == "account":
+                    out |= {"name": name, "owner": owner}
+            rows.append(out)
+        facts["rows"] = rows
+        facts["labels"] = list(LABELS)
+    return facts
 
 
 # -------------------------------------------------------------------------------- health
@@ -187,6 +228,7 @@ class HealthScores:
     warnings: list[str] = field(default_factory=list)
     population: str = ""  # which accounts are scored, for people (scoring.population_text)
     has_mrr: bool = True  # False without a billing source (the mrr column is null)
+    counts: list[str] = field(default_factory=list)  # the <component>_value columns of counts
 
 
 def health(
@@ -205,8 +247,10 @@ def health(
     """Per-account health for one period: scored, filtered by band, sorted, the first
     ``top``. ``sort``: score (lowest first) or mrr_at_risk (highest first). A series
     (``start``/``end``) is refused: that is :func:`backtest`."""
+    from cs_metrics.alerts import value_unit
     from cs_metrics.health import band_summary, health_of, score_health, select_accounts
-    from cs_metrics.scoring import has_billing, population_text
+    from cs_metrics.people import directory, with_people
+    from cs_metrics.scoring import has_billing, input_metric, population_text
 
     hb = health_of(spec)
     last = data_end(spec, as_of)
@@ -216,6 +260,7 @@ def health(
     dims = list(dict.fromkeys(d for d in by if d != "account"))
     frame, warnings = score_health(spec, periods, engine, dims)
     summary = band_summary(frame, hb)
+    frame = with_people(frame, directory(spec))
     return HealthScores(
         frame=select_accounts(frame, hb, list(bands) if bands else None, sort, top),
         summary=summary,
@@ -226,7 +271,24 @@ def health(
         warnings=[*warnings, *incomplete(periods, last)],
         population=population_text(spec),
         has_mrr=has_billing(spec),
+        counts=[
+            f"{name}_value"
+            for name, comp in hb.components.items()
+            if value_unit(spec, input_metric(comp)) == "count"
+        ],
     )
+
+
+def _starts_by(start: str, latest: Period) -> bool:
+    from cs_metrics.periods import parse_period
+
+    try:
+        return parse_period(start).start <= latest.start
+    except Exception:  # resolve_periods says what is wrong with it
+        return False
+
+
+BACKTEST_PERIODS = {"week": 13, "month": 12, "quarter": 4, "year": 3}
 
 
 @dataclass
@@ -249,7 +311,11 @@ def backtest(
     period: str | None = None,
 ) -> Backtest:
     """Churn within ``horizon`` periods of each period from ``start`` to ``end``, per band
-    (one ``period`` is refused: a backtest covers a series)."""
+    (one ``period`` is refused: a backtest covers a series).
+
+    Without ``end``, the series ends at the latest period whose whole horizon the data
+    covers; without ``start`` either, it is the :data:`BACKTEST_PERIODS` periods up to that
+    one (a year at the month grain)."""
     from cs_metrics.health import backtest as run_backtest
     from cs_metrics.health import health_of
 
@@ -257,6 +323,11 @@ def backtest(
     last = data_end(spec, as_of)
     if period:
         raise UsageError("--backtest takes --from/--to, not --period")
+    latest = resolve_periods(spec, as_of=as_of)[0].shift(-horizon) if horizon >= 1 else None
+    if end is None and latest is not None and (start is None or _starts_by(start, latest)):
+        end = latest.label
+        if start is None:
+            start = latest.shift(-(BACKTEST_PERIODS.get(spec.model.grain, 12) - 1)).label
     periods = resolve_periods(spec, start=start, end=end, as_of=as_of)
     frame, warnings = run_backtest(spec, periods, horizon, last, engine)
     return Backtest(frame, hb, warnings)
@@ -271,6 +342,8 @@ class Alerts:
     period: str
     defined: bool  # the spec has an alerts: section
     warnings: list[str] = field(default_factory=list)
+    units: dict[str, str] = field(default_factory=dict)  # value column -> its unit
+    currency: str = "USD"
 
 
 def alerts(
@@ -281,9 +354,16 @@ def alerts(
     engine: str = "polars",
     new_only: bool = False,
     severity: str | None = None,
+    sort: str | None = None,
+    top: int | None = None,
 ) -> Alerts:
     """The accounts whose alert conditions hold in the period (``severity``: the lowest
-    level kept; ``new_only``: hits that did not fire for the account the period before)."""
+    level kept; ``new_only``: hits that did not fire for the account the period before),
+    with each account's ``name`` and ``owner``; grouped by playbook, each sorted by
+    ``sort`` and cut to its first ``top`` hits (:func:`cs_metrics.alerts.sort_hits`)."""
+    from cs_metrics.alerts import sort_hits, value_unit
+    from cs_metrics.people import directory, with_people
+
     label = resolve_periods(spec, period=period, as_of=as_of)[0].label
     warnings: list[str] = []
     hits = evaluate_alerts(
@@ -295,7 +375,12 @@ def alerts(
         min_severity=severity,
         warnings=warnings,
     )
-    return Alerts(hits, label, bool(spec.model.alerts), warnings)
+    hits = sort_hits(with_people(hits, directory(spec)), spec, sort, top)
+    fixed = {"period", "account", "name", "owner", "alert", "severity", "action"}
+    units = {c: value_unit(spec, c) for c in hits.columns if c not in fixed}
+    return Alerts(
+        hits, label, bool(spec.model.alerts), warnings, units=units, currency=spec.model.currency
+    )
 
 
 # ------------------------------------------------------------------------------- cohorts
@@ -377,6 +462,13 @@ def sample(
     except OSError as exc:
         raise OutputError(f"cannot create {directory}: {exc.strerror}") from None
     return generate(directory, **kwargs)
+
+
+def sample_spec(directory: str | Path, *, end: str | None = None) -> Path | None:
+    """Write the ``csm init`` template as ``directory``/metrics.yaml, reading the sample
+    exports there (paths relative to it; ``as_of`` = ``end``). Returns the path, or None
+    when a metrics.yaml is already there (it is kept)."""
+    return write_sample_spec(Path(directory), end)
 
 
 def init(directory: str | Path, *, force: bool = False, sample: bool = True) -> Scaffold:

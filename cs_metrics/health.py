@@ -155,7 +155,8 @@ def band_summary(frame: pl.DataFrame, hb: Health) -> pl.DataFrame:
 def select_accounts(
     frame: pl.DataFrame, hb: Health, bands: list[str] | None, sort: str, top: int | None
 ) -> pl.DataFrame:
-    """Filter by band, sort (score ascending or MRR at risk descending), keep the first N.
+    """Filter by band, sort (score ascending, MRR at risk descending, or name / owner /
+    account A to Z), keep the first N.
 
     Adds ``mrr_at_risk`` = MRR x (100 - score) / 100."""
     frame = frame.with_columns(
@@ -169,6 +170,10 @@ def select_accounts(
         frame = frame.filter(pl.col("band").is_in(bands))
     if sort == "mrr_at_risk":
         frame = frame.sort(["mrr_at_risk", "account"], descending=[True, False], nulls_last=True)
+    elif sort in ("name", "owner") and sort in frame.columns:  # A to Z, then worst first
+        frame = frame.sort([sort, "score", "account"], nulls_last=True)
+    elif sort == "account":
+        frame = frame.sort("account", nulls_last=True)
     else:
         frame = frame.sort(["score", "account"], nulls_last=True)
     return frame.head(top) if top else frame

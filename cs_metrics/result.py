@@ -17,6 +17,12 @@ note           String    why ``value`` is null (null when it is not)
 
 Rows are sorted by period, then dimension values, then the spec's metric order.
 ``previous`` and ``note`` are for people (tables, explain); machine formats drop them.
+
+``labels`` are columns beside ``account`` that name it for people (``name``, ``owner``:
+:mod:`cs_metrics.people`); they travel with the account id into every format.
+``ranks`` (the dimension columns plus ``rank``), when set, orders the rows within a
+period (``--sort``); ``as_asked`` says the metrics were named on the command line, so
+tables show them in that order.
 """
 
 from __future__ import annotations
@@ -60,18 +66,32 @@ class MetricResult:
     rows_read: dict[str, int] = field(default_factory=dict)  # source role -> rows parsed
     spans: dict[str, Any] = field(default_factory=dict)  # role -> freshness.Span (dates read)
     stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, before the periods
+    labels: list[str] = field(default_factory=list)  # name, owner beside the account
+    ranks: pl.DataFrame | None = None  # dims + rank: the row order within a period
+    as_asked: bool = False  # metrics named on the command line: keep their order
+
+    @property
+    def keys(self) -> list[str]:
+        """The columns that identify a row beside the period: the dimensions, with the
+        labels right after ``account``."""
+        if not self.labels:
+            return list(self.dims)
+        if "account" not in self.dims:
+            return [*self.dims, *self.labels]
+        i = self.dims.index("account") + 1
+        return [*self.dims[:i], *self.labels, *self.dims[i:]]
 
     def machine_frame(self, wide: bool = False) -> pl.DataFrame:
         """The frame as machine formats show it (long, or one column per metric)."""
         import polars as pl
 
-        cols = ["period", *self.dims, "metric", "value", "unit"]
+        cols = ["period", *self.keys, "metric", "value", "unit"]
         long = self.frame.select(cols)
         if not wide:
             return long
         order = [m for m in self.metrics if m in set(long["metric"].unique().to_list())]
-        wide_df = long.pivot(on="metric", index=["period", *self.dims], values="value")
+        wide_df = long.pivot(on="metric", index=["period", *self.keys], values="value")
         missing = [m for m in order if m not in wide_df.columns]
         if missing:
             wide_df = wide_df.with_columns(pl.lit(None, pl.Float64).alias(m) for m in missing)
-        return wide_df.select(["period", *self.dims, *order])
+        return wide_df.select(["period", *self.keys, *order])

@@ -47,6 +47,34 @@ def render_spec(schema_path: str = INIT_SCHEMA_PATH) -> str:
     return f"{SCHEMA_COMMENT}{schema_path}\n{rest}"
 
 
+SAMPLE_END = "2026-10-31"  # the template's as_of: the sample's default last day
+
+
+def sample_spec(end: str | None = None) -> str:
+    """The template for the exports of `csm sample -o DIR`, written as DIR/metrics.yaml:
+    source paths relative to DIR, ``as_of`` the sample's last day (``end``)."""
+    text = render_spec()
+    text = text.replace("path: sample_data/", "path: ").replace('path: "sample_data/', 'path: "')
+    text = text.replace("exports in sample_data/ (`csm sample`", "exports beside it (`csm sample`")
+    if end:
+        text = text.replace(f"as_of: {SAMPLE_END}", f"as_of: {end}", 1)
+    return text
+
+
+def write_sample_spec(directory: Path, end: str | None = None) -> Path | None:
+    """Write :func:`sample_spec` to ``directory``/metrics.yaml (and the JSON Schema its
+    line 1 names, when missing), unless a metrics.yaml is there (returns None then: a spec
+    someone wrote is never replaced)."""
+    target = Path(directory) / SPEC_NAME
+    if target.exists() or target.is_symlink():
+        return None
+    schema = Path(directory) / SCHEMA_NAME
+    if not (schema.exists() or schema.is_symlink()):
+        atomic_write_text(schema, schema_text())
+    atomic_write_text(target, sample_spec(end))
+    return target
+
+
 def schema_text() -> str:
     """metrics.yaml's JSON Schema, as `csm schema` prints it and `csm init` writes it."""
     from cs_metrics.spec.models import json_schema  # pydantic: not at `csm --help`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 import pytest
@@ -162,8 +163,9 @@ def test_condition_that_is_not_true_false(tmp_path):
 def test_cli_csv_and_fail_on_alert(spec_path):
     res = invoke(f"alerts --spec {spec_path} -p 2026-03 -f csv")
     lines = res.stdout.splitlines()
-    assert lines[0].startswith("period,account,alert,severity,action,")
-    assert lines[1].startswith("2026-03,a2,shrink,critical,Escalate")
+    # name and owner beside the id (issue 13); the spec has no owner column: empty
+    assert lines[0].startswith("period,account,name,owner,alert,severity,action,")
+    assert lines[1].startswith("2026-03,a2,Beta,,shrink,critical,Escalate")
     assert len(lines) == 5
     invoke(f"alerts --spec {spec_path} -p 2026-03 --fail-on-alert -f csv", code=1)
     # nothing critical in January: exit 0 even with --fail-on-alert
@@ -185,7 +187,9 @@ def test_cli_json_ndjson_nulls(spec_path):
 
 def test_cli_table_and_new_only(spec_path):
     res = invoke(f"alerts --spec {spec_path} -p 2026-03 -f table --new-only --no-color")
-    assert "shrink" in res.stdout and "Escalate" in res.stdout and "mrr_delta=-200" in res.stdout
+    assert "shrink" in res.stdout and "Escalate" in res.stdout
+    # values as the report shows them: a2's MRR 200 -> 0 is -$200.00 and -100.0 %
+    assert "mrr_delta" in res.stdout and "-$200.00" in res.stdout and "-100.0 %" in res.stdout
     assert "big_pro" not in res.stdout
 
 
@@ -201,7 +205,7 @@ def test_cli_no_alerts(tmp_path):
     res = invoke(
         f"alerts --spec {path} -p 2026-03 -f csv --fail-on-alert", code=0, stderr="no alerts"
     )
-    assert res.stdout.strip() == "period,account,alert,severity,action"
+    assert res.stdout.strip() == "period,account,name,owner,alert,severity,action"
 
 
 def test_cli_table_colours_severity(spec_path):
@@ -237,3 +241,54 @@ def test_validate_reports_an_alert_naming_an_unknown_metric(tmp_path):
     )
     r = invoke(["validate", "--spec", str(path)], code=65, stderr=["mrr_dleta", "mrr_delta"])
     assert "metrics.yaml:" in r.stderr
+
+
+# ------------------------------------------------------------- issue 13: people, grouping
+OWNED = {
+    **FILES,
+    "accounts.csv": """
+    account_id,name,plan,employees,owner
+    a1,Acme,pro,120,Kim
+    a2,Beta,basic,10,Lee
+    a3,Gamma,pro,40,Kim
+    a4,Delta,basic,60,
+    a5,Eps,enterprise,500,Lee
+""",
+}
+
+
+def test_cli_names_owners_and_playbook_groups(tmp_path):
+    path = write_spec(
+        tmp_path, BASE.replace("dimensions:\n", "dimensions:\n  csm: owner\n") + ALERTS, OWNED
+    )
+    rows = json.loads(invoke(f"alerts --spec {path} -p 2026-03 -f json").stdout)
+    assert [(r["alert"], r["account"], r["name"], r["owner"]) for r in rows] == [
+        ("shrink", "a2", "Beta", "Lee"),
+        ("mrr_drop", "a2", "Beta", "Lee"),
+        ("big_pro", "a1", "Acme", "Kim"),
+        ("big_pro", "a4", "Delta", None),
+    ]
+    out = invoke(f"alerts --spec {path} -p 2026-03 -f table --no-color").stdout
+    # one heading per playbook with its action once, then its hits
+    assert out.count("Escalate") == 1 and out.count("Call them") == 1
+    assert "big_pro · low · 2 accounts in 2026-03" in out
+    assert re.search(r"a1\s+│\s+Acme\s+│\s+Kim\s+│\s+\$150\.00", out), out  # MRR as money
+
+
+def test_cli_sort_and_top_within_each_playbook(spec_path):
+    # big_pro hits a1 (MRR 150) and a4 (MRR 80): by account a1 first; by mrr highest first
+    def big_pro(args: str) -> list[str]:
+        rows = json.loads(invoke(f"alerts --spec {spec_path} -p 2026-03 -f json {args}").stdout)
+        return [r["account"] for r in rows if r["alert"] == "big_pro"]
+
+    assert big_pro("") == ["a1", "a4"]
+    assert big_pro("--sort mrr:asc") == ["a4", "a1"]
+    assert big_pro("--sort name:desc") == ["a4", "a1"]  # Delta before Acme
+    # --top 1: the first hit of each playbook (3 playbooks fired)
+    rows = json.loads(invoke(f"alerts --spec {spec_path} -p 2026-03 -f json --top 1").stdout)
+    assert [(r["alert"], r["account"]) for r in rows] == [
+        ("shrink", "a2"),
+        ("mrr_drop", "a2"),
+        ("big_pro", "a1"),
+    ]
+    invoke(f"alerts --spec {spec_path} -p 2026-03 --sort nope", code=2, stderr="--sort 'nope'")

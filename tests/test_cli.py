@@ -23,6 +23,7 @@ import errno
 import io
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from textwrap import dedent
 
@@ -125,7 +126,8 @@ def test_compute_csv_exact(spec):
     assert r.stdout.splitlines()[0] == HEADER
     assert rows_csv(r.stdout) == [
         {"period": "2026-03", "metric": "mrr", "value": "1850.0", "unit": "USD"},
-        {"period": "2026-03", "metric": "customers", "value": "3.0", "unit": "count"},
+        # a count is written as an integer (issue 13), not 3.0
+        {"period": "2026-03", "metric": "customers", "value": "3", "unit": "count"},
         {"period": "2026-03", "metric": "logo_churn", "value": "0.25", "unit": "ratio"},
     ]
     assert r.stderr == ""
@@ -203,7 +205,8 @@ def test_auto_is_csv_when_not_a_terminal(spec):
 
 def test_wide_pivots_to_one_column_per_metric(spec):
     r = invoke(["compute", "--spec", spec, "-f", "csv", "--wide"])
-    assert r.stdout.splitlines() == ["period,mrr,customers,logo_churn", "2026-03,1850.0,3.0,0.25"]
+    # the count customers is written 3, not 3.0 (issue 13)
+    assert r.stdout.splitlines() == ["period,mrr,customers,logo_churn", "2026-03,1850.0,3,0.25"]
     r = invoke(["compute", "--spec", spec, "-f", "json", "--wide", "--from", "2026-02"])
     assert json.loads(r.stdout) == [
         {"period": "2026-02", "mrr": 1950.0, "customers": 4.0, "logo_churn": 0.0},
@@ -239,7 +242,14 @@ def test_by_account_adds_an_account_field(spec):
         ("a3", 600.0),
         ("a4", 50.0),
     ]
-    assert list(recs[0]) == ["period", "account", "metric", "value", "unit"]
+    # name and owner beside the id (issue 13); the spec declares no owner: null
+    assert list(recs[0]) == ["period", "account", "name", "owner", "metric", "value", "unit"]
+    assert [(rec["name"], rec["owner"]) for rec in recs] == [
+        ("Acme", None),
+        ("Beta", None),
+        ("Gamma", None),
+        ("Delta", None),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -295,7 +305,11 @@ def _read_back(path: Path, ext: str) -> list[dict]:
         wb = openpyxl.load_workbook(path)
         assert "long" in wb.sheetnames, wb.sheetnames
         rows = list(wb["long"].iter_rows(values_only=True))
-        return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        recs = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+        for rec in recs:  # periods are real dates in a workbook, the month's first day
+            assert isinstance(rec["period"], datetime), rec
+            rec["period"] = rec["period"].strftime("%Y-%m")
+        return recs
     raise AssertionError(ext)
 
 
@@ -332,7 +346,8 @@ def test_output_xlsx_has_a_wide_sheet_with_numbers(spec, tmp_path):
     ws = openpyxl.load_workbook(target)["metrics"]
     rows = list(ws.iter_rows(values_only=True))
     assert rows[0] == ("period", "mrr", "customers", "logo_churn")
-    assert rows[2] == ("2026-03", 1850, 3, 0.25)
+    # the period is a real date, the month's first day, shown as 2026-03 (issue 13)
+    assert rows[2] == (datetime(2026, 3, 1), 1850, 3, 0.25)
 
 
 def test_output_dash_is_stdout(spec):
@@ -1062,3 +1077,175 @@ def test_help_does_not_import_the_data_libraries():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, f"imported at `csm --help`: {proc.stderr.strip()}"
+
+
+# ------------------------------------------------------------- issue 13: people, layouts
+
+OWNED_ACCOUNTS = """\
+id,name,plan,employees,owner
+a1,Acme,pro,120,Kim
+a2,Beta,basic,10,Lee
+a3,Gamma,pro,60,Kim
+a4,Delta,basic,5,
+"""
+
+
+def owned_spec(spec: Path, csm: bool = True) -> Path:
+    """The standard spec over accounts with an owner column, declared as the csm dimension
+    (``csm=True``) or not."""
+    text = SPEC.replace("accounts.csv", "owned.csv")
+    if csm:
+        text = text.replace("dimensions:\n", "dimensions:\n  csm: owner\n")
+    return write_alt(spec, text, "owned.yaml", owned__csv=OWNED_ACCOUNTS)
+
+
+@pytest.mark.parametrize("csm", [True, False])
+def test_by_account_names_the_account_and_its_owner(spec, csm):
+    # the owner is the csm dimension when declared, else the accounts' owner column
+    path = owned_spec(spec, csm)
+    r = invoke(["compute", "--spec", path, "-f", "json", "--by", "account", "mrr"])
+    assert [(x["account"], x["name"], x["owner"], x["value"]) for x in json.loads(r.stdout)] == [
+        ("a1", "Acme", "Kim", 1200.0),
+        ("a2", "Beta", "Lee", 0.0),
+        ("a3", "Gamma", "Kim", 600.0),
+        ("a4", "Delta", None, 50.0),
+    ]
+    r = invoke(["compute", "--spec", path, "-f", "csv", "--by", "account", "--wide"])
+    assert r.stdout.splitlines()[:2] == [
+        "period,account,name,owner,mrr,customers,logo_churn",
+        "2026-03,a1,Acme,Kim,1200.0,1,0.0",
+    ]
+    r = invoke(["compute", "--spec", path, "-f", "table", "--by", "account", "mrr"])
+    assert re.search(r"a1\s+Acme\s+Kim\s+\$1,200", r.stdout), r.stdout
+
+
+def test_by_account_without_an_owner_column(spec):
+    # the standard accounts have a name but no owner: the field is there, null
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--by", "account", "mrr"])
+    assert r.stdout.splitlines()[1] == "2026-03,a1,Acme,,mrr,1200.0,USD"
+    # a table leaves out the empty Owner column
+    r = invoke(["compute", "--spec", spec, "-f", "markdown", "--by", "account", "mrr"])
+    assert "| Name " in r.stdout and "Owner" not in r.stdout
+
+
+def test_sort_and_top_by_a_metric(spec):
+    # March MRR: a1 1200, a3 600, a4 50, a2 0 -> the top 2 are a1, a3
+    r = invoke(
+        ["compute", "--spec", spec, "-f", "csv", "--by", "account", "--sort", "mrr", "--top", "2"]
+    )
+    rows = rows_csv(r.stdout)
+    assert [(x["account"], x["metric"]) for x in rows] == [
+        ("a1", "mrr"),
+        ("a1", "customers"),
+        ("a1", "logo_churn"),
+        ("a3", "mrr"),
+        ("a3", "customers"),
+        ("a3", "logo_churn"),
+    ]
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--by", "account", "--sort", "mrr:asc"])
+    assert [x["account"] for x in rows_csv(r.stdout) if x["metric"] == "mrr"] == [
+        "a2",
+        "a4",
+        "a3",
+        "a1",
+    ]
+
+
+def test_sort_by_name_and_over_a_series(spec):
+    # names A to Z: Acme a1, Beta a2, Delta a4, Gamma a3
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--by", "account", "--sort", "name", "mrr"])
+    assert [x["name"] for x in rows_csv(r.stdout)] == ["Acme", "Beta", "Delta", "Gamma"]
+    # a series: ranked by the latest period (March), the same order in every period;
+    # --top 1 keeps a1 (1200 in March) in both periods
+    args = ["--by", "account", "--sort", "mrr", "--top", "1", "--from", "2026-02", "mrr"]
+    r = invoke(["compute", "--spec", spec, "-f", "csv", *args])
+    assert [(x["period"], x["account"], x["value"]) for x in rows_csv(r.stdout)] == [
+        ("2026-02", "a1", "1200.0"),
+        ("2026-03", "a1", "1200.0"),
+    ]
+    r = invoke(["compute", "--spec", spec, "-f", "table", *args])
+    assert "a1" in r.stdout and "a3" not in r.stdout
+
+
+def test_sort_and_top_errors(spec):
+    invoke(["compute", "--spec", spec, "--top", "2"], code=2, stderr="--by account")
+    invoke(
+        ["compute", "--spec", spec, "--by", "account", "--sort", "mr"],
+        code=2,
+        stderr=["--sort 'mr'", "did you mean 'mrr'"],
+    )
+    invoke(
+        ["compute", "--spec", spec, "--by", "account", "--sort", "mrr:up"],
+        code=2,
+        stderr="asc or desc",
+    )
+
+
+def test_metrics_in_the_order_asked(spec):
+    # customers (customers family) before mrr (revenue): the order on the command line
+    r = invoke(["compute", "--spec", spec, "-f", "markdown", "customers", "mrr"])
+    assert r.stdout.index("customers") < r.stdout.index("mrr")
+    assert "**Revenue**" not in r.stdout  # no family headings for metrics named in order
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "logo_churn", "mrr"])
+    assert [x["metric"] for x in rows_csv(r.stdout)] == ["logo_churn", "mrr"]
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--layout", "wide", "customers", "mrr"])
+    assert r.stdout.splitlines()[0] == "period,customers,mrr"
+    # without names: family order, with headings
+    r = invoke(["compute", "--spec", spec, "-f", "markdown"])
+    assert "**Revenue**" in r.stdout
+
+
+def test_layout_grid_csv(spec):
+    # metric rows x period columns, with the label and unit (MRR: 1900, 1950, 1850)
+    r = invoke(["compute", "--spec", spec, "-f", "csv", "--layout", "grid", "--from", "2026-01"])
+    assert r.stdout.splitlines() == [
+        "metric,label,unit,2026-01,2026-02,2026-03",
+        "mrr,mrr,USD,1900.0,1950.0,1850.0",
+        "customers,customers,count,3,4,3",
+        "logo_churn,logo_churn,ratio,0.0,0.0,0.25",
+    ]
+    r = invoke(["compute", "--spec", spec, "-f", "tsv", "--layout", "grid", "--by", "plan", "mrr"])
+    assert r.stdout.splitlines() == [
+        "plan\tmetric\tlabel\tunit\t2026-03",
+        "basic\tmrr\tmrr\tUSD\t50.0",
+        "pro\tmrr\tmrr\tUSD\t1800.0",
+    ]
+
+
+def test_layout_wide_is_the_wide_flag(spec):
+    a = invoke(["compute", "--spec", spec, "-f", "csv", "--layout", "wide"]).stdout
+    assert a == invoke(["compute", "--spec", spec, "-f", "csv", "--wide"]).stdout
+    long = invoke(["compute", "--spec", spec, "-f", "csv", "--layout", "long"]).stdout
+    assert long.splitlines()[0] == HEADER
+    invoke(["compute", "--spec", spec, "--layout", "tall"], code=2, stderr="long, wide, grid")
+    invoke(["compute", "--spec", spec, "--layout", "grid", "--wide"], code=2, stderr="--wide")
+
+
+def test_xlsx_layouts_formats_dates_and_filters(spec, tmp_path):
+    target = tmp_path / "m.xlsx"
+    invoke(["compute", "--spec", spec, "-o", target, "--layout", "grid", "--from", "2026-02"])
+    book = openpyxl.load_workbook(target)
+    assert book.sheetnames == ["grid", "metrics", "long"]  # the chosen layout first
+    grid = book["grid"]
+    assert [c.value for c in grid[1]] == ["metric", "label", "unit", "2026-02", "2026-03"]
+    assert [c.value for c in grid[3]] == ["customers", "customers", "count", 4, 3]
+    assert [grid.cell(r, 5).number_format for r in (2, 3, 4)] == ["$#,##0.00", "#,##0", "0.0%"]
+    long = book["long"]
+    # every value of the long sheet has its unit's format; periods are dates shown as such
+    assert [long.cell(r, 3).number_format for r in (2, 3, 4)] == ["$#,##0.00", "#,##0", "0.0%"]
+    assert long.cell(2, 1).value == datetime(2026, 2, 1)
+    assert long.cell(2, 1).number_format == "yyyy-mm"
+    assert isinstance(long.cell(3, 3).value, int)  # the count 4
+    for sheet in book:  # every sheet is a table with an autofilter
+        (table,) = sheet.tables.values()
+        assert table.autoFilter is not None, sheet.title
+    invoke(["compute", "--spec", spec, "-o", target, "--layout", "long"])
+    assert openpyxl.load_workbook(target).sheetnames == ["long", "metrics"]
+
+
+def test_xlsx_quarters_are_dates_shown_as_the_quarter(spec, tmp_path):
+    target = tmp_path / "q.xlsx"
+    invoke(["compute", "--spec", spec, "-o", target, "--grain", "quarter", "mrr"])
+    cell = openpyxl.load_workbook(target)["metrics"].cell(2, 1)
+    assert cell.value == datetime(2026, 1, 1)
+    assert cell.number_format == 'yyyy"-Q1"'

@@ -174,3 +174,19 @@ def test_parts_by_account(engine):
     for row in rows:
         i = {x["name"]: x["value"] for x in row["inputs"]}
         assert row["value"] == pytest.approx(i["n_high"] / i["n"], rel=1e-6)
+
+
+def test_by_account_names_the_account(tmp_path):
+    # name and owner beside the id (issue 13): the accounts have a name, no owner column
+    path = spec_at(tmp_path)
+    facts = json.loads(invoke(f"explain mrr --spec {path} -p 2026-03 --by account -f json").stdout)
+    assert facts["labels"] == ["name", "owner"]
+    assert [(r["account"], r["name"], r["owner"], r["value"]) for r in facts["rows"]] == [
+        ("a1", "Acme", None, 150.0),
+        ("a2", "Beta", None, 0.0),
+        ("a3", "Gamma", None, 240.0),
+        ("a4", "Delta", None, 80.0),
+        ("a5", "Eps", None, 60.0),
+    ]
+    out = invoke(f"explain mrr --spec {path} -p 2026-03 --by account").stdout
+    assert "Acme" in out and "owner" not in out  # an empty owner column is not shown

@@ -62,7 +62,7 @@ def test_compute_past_the_data_warns_per_source(stale_spec):
 def test_as_of_past_the_data_warns_too(stale_spec):
     invoke(
         ["compute", "tickets", "--spec", stale_spec, "--as-of", "2026-11-30", "-f", "csv"],
-        stdout="2026-11,tickets,0.0,count",
+        stdout="2026-11,tickets,0,count",
         stderr=TICKETS_WARNING,
     )
 

@@ -12,8 +12,12 @@ September: a1 x=2 y=10 · a2 x=10 · a5 x=1
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
+import re
+from datetime import datetime
 from textwrap import dedent
 
 import polars as pl
@@ -374,9 +378,11 @@ def test_cli_csv_records(tmp_path):
     path = spec_path(tmp_path)
     r = invoke(["health", "--spec", path, "--period", "2026-10", "--format", "csv"])
     frame = pl.read_csv(r.stdout.encode())
-    assert frame.columns[:7] == [
+    assert frame.columns[:9] == [
         "period",
         "account",
+        "name",  # beside the id (issue 13)
+        "owner",
         "score",
         "band",
         "previous_score",
@@ -463,5 +469,86 @@ def test_cli_xlsx_and_html_files(tmp_path):
     assert sheet.freeze_panes == "A2"
     scores = [r[expected.columns.index("score")] for r in rows[1:]]
     assert scores == pytest.approx(expected["score"].to_list())
+    # the period is a real date, October's first day, shown as 2026-10 (issue 13)
+    assert {r[0] for r in rows[1:]} == {datetime(2026, 10, 1)}
+    assert sheet.cell(2, 1).number_format == "yyyy-mm"
     page = (tmp_path / "h.html").read_text()
     assert "<table>" in page and "http" not in page.split("<body>")[1]
+
+
+# ------------------------------------------------------------- issue 13: people, defaults
+OWNED = {
+    **FILES,
+    "accounts.csv": """\
+        account_id,name,plan,owner
+        a1,Acme,pro,Kim
+        a2,Beta,pro,Lee
+        a3,Gamma,basic,Kim
+        a4,Delta,basic,Lee
+        a5,Eps,basic,
+        """,
+}
+
+
+def test_cli_names_and_owners_beside_the_account(tmp_path):
+    path = write_spec(tmp_path, BASE + HEALTH.replace("MISSING", "renormalize"), OWNED)
+    r = invoke(["health", "--spec", path, "-f", "json"])
+    rows = json.loads(r.stdout)
+    assert list(rows[0])[:4] == ["period", "account", "name", "owner"]
+    got = {x["account"]: (x["name"], x["owner"]) for x in rows}
+    assert got["a1"] == ("Acme", "Kim") and got["a5"] == ("Eps", None)
+    r = invoke(["health", "--spec", path, "-f", "table"])
+    assert re.search(r"a1\s+│\s+Acme\s+│\s+Kim", r.stdout), r.stdout
+    # --sort owner: Kim (a3 0.0, a1 42.5), Lee (a2 100); a5 without an owner last; --top 2
+    r = invoke(["health", "--spec", path, "-f", "csv", "--sort", "owner", "--top", "3"])
+    assert [x["account"] for x in csv.DictReader(io.StringIO(r.stdout))] == ["a3", "a1", "a2"]
+
+
+def test_cli_scores_have_no_float_noise(tmp_path):
+    # lin on a scale of 0..30 gives thirds: a1's x in October is 3 + 1 = 4 -> 4 / 30 x 100
+    # = 13.333333333333334 in floats; its y 5 is above 2 -> step 50; score (3 x 13.33.. +
+    # 50) / 4 = 22.5, which floats make 22.500000000000004. Written: at most 9 decimals.
+    health = HEALTH.replace("scale: [0, 10]", "scale: [0, 30]").replace("MISSING", "renormalize")
+    r = invoke(["health", "--spec", spec_path(tmp_path, health=health), "-f", "csv"])
+    rows = {x["account"]: x for x in csv.DictReader(io.StringIO(r.stdout))}
+    assert rows["a1"]["lin"] == "13.333333333"
+    assert rows["a1"]["score"] == "22.5"
+    for cell in re.findall(r"-?\d+\.\d+", r.stdout):
+        assert len(cell.split(".")[1]) <= 9, cell
+
+
+def test_cli_backtest_defaults_to_the_latest_periods_with_a_full_horizon(tmp_path):
+    # as of 2026-10-31 the last complete month is 2026-10; with --horizon 1 the latest
+    # period whose horizon the data covers is 2026-09, and the default series is the 12
+    # months up to it (2025-10 .. 2026-09); no period is left out with a warning
+    path = spec_path(tmp_path, "zero")
+    r = invoke(f"health --spec {path} --backtest --horizon 1 -f csv")
+    assert "left out" not in r.stderr
+    periods = set(pl.read_csv(r.stdout.encode())["period"].to_list())
+    assert "2026-09" in periods and "2026-10" not in periods
+    assert periods - {"all"} <= {f"2025-{m}" for m in ("10", "11", "12")} | {
+        f"2026-{m:02d}" for m in range(1, 10)
+    }
+    # the September rows are those of an explicit --from/--to 2026-09
+    explicit = invoke(f"health --spec {path} --backtest --from 2026-09 --to 2026-09 --horizon 1")
+    sept = [line for line in r.stdout.splitlines() if line.startswith("2026-09,")]
+    assert sept == [line for line in explicit.stdout.splitlines() if line.startswith("2026-09,")]
+    # the default horizon (3): up to 2026-07
+    r = invoke(f"health --spec {path} --backtest -f csv")
+    periods = set(pl.read_csv(r.stdout.encode())["period"].to_list())
+    assert "2026-07" in periods and "2026-08" not in periods
+
+
+def test_cli_count_inputs_are_written_as_integers(tmp_path):
+    # customers is a count: each paying account's cust_value is 1, written 1 (not 1.0);
+    # lin's input x (a sum of values, unit number) stays a float
+    health = HEALTH.replace("MISSING", "renormalize").replace(
+        "  bands:", "    cust: {metric: customers, weight: 1, scale: [0, 1]}\n  bands:"
+    )
+    r = invoke(["health", "--spec", spec_path(tmp_path, health=health), "-f", "csv"])
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert {x["cust_value"] for x in rows} == {"1"}
+    assert {x["account"]: x["lin_value"] for x in rows}["a1"] == "4.0"
+    path = spec_path(tmp_path, health=health)
+    rows = json.loads(invoke(["health", "--spec", path, "-f", "json"]).stdout)
+    assert all(type(x["cust_value"]) is int for x in rows)

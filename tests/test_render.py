@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+from datetime import datetime
 from pathlib import Path
 
 import openpyxl
@@ -110,15 +111,16 @@ def by_plan() -> MetricResult:
 
 # ----------------------------------------------------------------------------- machine text
 
+# counts are written as integers (118, not 118.0: issue 13)
 CSV = """\
 period,metric,value,unit
 2026-09,mrr,11800.0,USD
 2026-09,logo_churn_rate,0.038,ratio
-2026-09,active_customers,118.0,count
+2026-09,active_customers,118,count
 2026-09,nps,42.0,score
 2026-10,mrr,12300.0,USD
 2026-10,logo_churn_rate,0.05,ratio
-2026-10,active_customers,120.0,count
+2026-10,active_customers,120,count
 2026-10,nps,,score
 """
 
@@ -139,7 +141,7 @@ JSON = """\
   {
     "period": "2026-09",
     "metric": "active_customers",
-    "value": 118.0,
+    "value": 118,
     "unit": "count"
   },
   {
@@ -163,7 +165,7 @@ JSON = """\
   {
     "period": "2026-10",
     "metric": "active_customers",
-    "value": 120.0,
+    "value": 120,
     "unit": "count"
   },
   {
@@ -178,23 +180,23 @@ JSON = """\
 NDJSON = """\
 {"period":"2026-09","metric":"mrr","value":11800.0,"unit":"USD"}
 {"period":"2026-09","metric":"logo_churn_rate","value":0.038,"unit":"ratio"}
-{"period":"2026-09","metric":"active_customers","value":118.0,"unit":"count"}
+{"period":"2026-09","metric":"active_customers","value":118,"unit":"count"}
 {"period":"2026-09","metric":"nps","value":42.0,"unit":"score"}
 {"period":"2026-10","metric":"mrr","value":12300.0,"unit":"USD"}
 {"period":"2026-10","metric":"logo_churn_rate","value":0.05,"unit":"ratio"}
-{"period":"2026-10","metric":"active_customers","value":120.0,"unit":"count"}
+{"period":"2026-10","metric":"active_customers","value":120,"unit":"count"}
 {"period":"2026-10","metric":"nps","value":null,"unit":"score"}
 """
 
 WIDE_CSV = """\
 period,mrr,logo_churn_rate,active_customers,nps
-2026-09,11800.0,0.038,118.0,42.0
-2026-10,12300.0,0.05,120.0,
+2026-09,11800.0,0.038,118,42.0
+2026-10,12300.0,0.05,120,
 """
 
 WIDE_NDJSON = """\
-{"period":"2026-09","mrr":11800.0,"logo_churn_rate":0.038,"active_customers":118.0,"nps":42.0}
-{"period":"2026-10","mrr":12300.0,"logo_churn_rate":0.05,"active_customers":120.0,"nps":null}
+{"period":"2026-09","mrr":11800.0,"logo_churn_rate":0.038,"active_customers":118,"nps":42.0}
+{"period":"2026-10","mrr":12300.0,"logo_churn_rate":0.05,"active_customers":120,"nps":null}
 """
 
 PLAN_CSV = """\
@@ -209,11 +211,11 @@ period,plan,metric,value,unit
 2026-09,starter,nps,42.0,score
 2026-10,pro,mrr,9225.0,USD
 2026-10,pro,logo_churn_rate,0.05,ratio
-2026-10,pro,active_customers,90.0,count
+2026-10,pro,active_customers,90,count
 2026-10,pro,nps,,score
 2026-10,starter,mrr,3075.0,USD
 2026-10,starter,logo_churn_rate,0.05,ratio
-2026-10,starter,active_customers,30.0,count
+2026-10,starter,active_customers,30,count
 2026-10,starter,nps,,score
 """
 
@@ -221,8 +223,8 @@ PLAN_WIDE_TSV = """\
 period\tplan\tmrr\tlogo_churn_rate\tactive_customers\tnps
 2026-09\tpro\t8850.0\t0.038\t88.5\t42.0
 2026-09\tstarter\t2950.0\t0.038\t29.5\t42.0
-2026-10\tpro\t9225.0\t0.05\t90.0\t
-2026-10\tstarter\t3075.0\t0.05\t30.0\t
+2026-10\tpro\t9225.0\t0.05\t90\t
+2026-10\tstarter\t3075.0\t0.05\t30\t
 """
 
 MARKDOWN = """\
@@ -422,11 +424,13 @@ def test_xlsx(tmp_path, result):
 
     sheet = book["metrics"]
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    # periods are real dates (the period's first day), shown as the period (issue 13)
     assert rows == [
         ["period", "mrr", "logo_churn_rate", "active_customers", "nps"],
-        ["2026-09", 11800, 0.038, 118, 42],
-        ["2026-10", 12300, 0.05, 120, None],
+        [datetime(2026, 9, 1), 11800, 0.038, 118, 42],
+        [datetime(2026, 10, 1), 12300, 0.05, 120, None],
     ]
+    assert sheet.cell(2, 1).number_format == "yyyy-mm"
     assert [sheet.cell(2, col).number_format for col in range(2, 6)] == [
         "$#,##0.00",
         "0.0%",
@@ -439,7 +443,7 @@ def test_xlsx(tmp_path, result):
     long = book["long"]
     long_rows = [[c.value for c in row] for row in long.iter_rows()]
     assert long_rows[0] == ["period", "metric", "value", "unit"]
-    assert long_rows[1:] == [[p, m, v, u] for p, m, v, u, *_ in ROWS]
+    assert long_rows[1:] == [[datetime.strptime(p, "%Y-%m"), m, v, u] for p, m, v, u, *_ in ROWS]
     # one format per column in Excel: the value's per-row unit is a conditional format
     assert shown_number_format(long, long.cell(2, 3)) == "$#,##0.00"
     assert shown_number_format(long, long.cell(3, 3)) == "0.0%"

@@ -413,3 +413,28 @@ def test_sources_yaml_maps_every_role_onto_the_sample() -> None:
             assert unmapped == set(), (role, unmapped)
     dims = spec["dimensions"]
     assert dims["csm"] == "owner" and "employees" in dims["size"]
+
+
+def test_cli_sample_writes_a_spec_for_its_data(tmp_path: Path) -> None:
+    # `csm sample -o DIR` writes the `csm init` template beside the exports, its paths
+    # relative to DIR and as_of the data's last day, so the data can be used at once
+    from helpers import invoke
+
+    from cs_metrics.scaffold import render_spec
+
+    out = tmp_path / "data"
+    args = f"sample -o {out} --accounts 20 --months 3 --end 2026-06-30"
+    invoke(args, stderr=["metrics.yaml", f"csm compute --spec {out / 'metrics.yaml'}"])
+    text = (out / "metrics.yaml").read_text()
+    assert "path: accounts.csv" in text and "sample_data/" not in text
+    assert "as_of: 2026-06-30" in text
+    assert (out / "metrics.schema.json").exists()  # line 1 names it
+    # the rest is the template csm init writes
+    template = render_spec()
+    assert text.count("\n") == template.count("\n")
+    r = invoke(f"compute --spec {out / 'metrics.yaml'} -f csv customers mrr")
+    assert r.stdout.splitlines()[1].startswith("2026-06,customers,")
+    # run again: the exports are rewritten, the spec (perhaps edited since) is kept
+    (out / "metrics.yaml").write_text(text + "# mine\n")
+    invoke(args, stderr="kept the existing")
+    assert (out / "metrics.yaml").read_text().endswith("# mine\n")

@@ -44,6 +44,21 @@ def alerts(
             show_default=False,
         ),
     ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            metavar="KEY",
+            help="within each playbook: severity (default, then account) | account | name | "
+            "owner (A to Z) | a value the condition uses (highest first); KEY:asc or "
+            "KEY:desc turns it",
+            show_default=False,
+        ),
+    ] = None,
+    top: Annotated[
+        int | None,
+        typer.Option("--top", metavar="N", min=1, help="only the first N hits of each playbook"),
+    ] = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
     *,
@@ -51,9 +66,13 @@ def alerts(
 ) -> None:
     """The playbook hits for a period: accounts whose alert conditions hold.
 
-    Exits 1 with --fail-on-alert when any alert is shown (for cron and CI).
+    Hits are grouped by playbook (most severe first), each with the account's name and
+    owner and the values its condition used. Exits 1 with --fail-on-alert when any alert
+    is shown (for cron and CI).
 
     Example: csm alerts --period 2026-10 --severity high --fail-on-alert
+
+    Example: csm alerts --sort mrr --top 5
     """
     from cs_metrics import render  # polars: not at `csm --help`
     from cs_metrics.render import terminal
@@ -63,7 +82,14 @@ def alerts(
     kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
     loaded = api.load_spec(spec, policy=policy)
     found = api.alerts(
-        loaded, period=period, as_of=as_of, engine=engine, new_only=new_only, severity=severity
+        loaded,
+        period=period,
+        as_of=as_of,
+        engine=engine,
+        new_only=new_only,
+        severity=severity,
+        sort=sort,
+        top=top,
     )
     hits, label = found.frame, found.period
     if not found.defined:
@@ -71,11 +97,21 @@ def alerts(
 
     def table(console: Any) -> None:
         if hits.height:
-            terminal.alerts_table(hits, label, console)
+            terminal.alerts_table(hits, label, console, found.units, found.currency)
         elif found.defined:
             out.info(f"no alerts fired in {label}")
 
-    render.emit_frame(out, hits, kind, output, table, title="csm alerts", warnings=found.warnings)
+    counts = [c for c, unit in found.units.items() if unit == "count"]
+    render.emit_frame(
+        out,
+        hits,
+        kind,
+        output,
+        table,
+        title="csm alerts",
+        warnings=found.warnings,
+        counts=counts,
+    )
     if hits.height:
         out.info(f"{hits.height} alert{'s' if hits.height != 1 else ''} in {label}")
     if fail_on_alert and hits.height:

@@ -16,12 +16,15 @@ from cs_metrics.cli.options import (
     FormatOpt,
     FromOpt,
     GrainOpt,
+    LayoutOpt,
     OutputOpt,
     PeriodOpt,
     PolicyOpt,
     SpecOpt,
     ToOpt,
+    TopOpt,
 )
+from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
 if TYPE_CHECKING:
@@ -56,11 +59,21 @@ def compute(
     ] = None,
     by: ByOpt = None,
     policy: PolicyOpt = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            metavar="KEY",
+            help="order the rows of --by: a metric (highest in the latest period first), or "
+            "account, name, owner, a dimension (A to Z); KEY:asc or KEY:desc turns it",
+            show_default=False,
+        ),
+    ] = None,
+    top: TopOpt = None,
     engine: EngineOpt = "polars",
     fmt: FormatOpt = "auto",
-    wide: Annotated[
-        bool, typer.Option("--wide", help="one column per metric (machine formats)")
-    ] = False,
+    layout: LayoutOpt = None,
+    wide: Annotated[bool, typer.Option("--wide", help="the same as --layout wide")] = False,
     output: OutputOpt = None,
     drop_empty: Annotated[
         bool,
@@ -78,7 +91,16 @@ def compute(
     Example: csm compute mrr customer_churn_rate nrr --from 2026-01 --to 2026-10 --by plan
 
     Example: csm compute mrr nrr --trend 12
+
+    Example: csm compute mrr nps --by account --sort mrr --top 20
+
+    Example: csm compute mrr nrr --from 2026-01 --layout grid -o board.xlsx
     """
+    from cs_metrics.render.machine import check_layout
+
+    if wide and layout not in (None, "wide"):
+        raise UsageError(f"--wide is --layout wide; drop one of --wide and --layout {layout}")
+    layout = "wide" if wide else (layout and check_layout(layout))
     loaded = api.load_spec(spec, policy=policy)
     result = api.compute_metrics(
         loaded,
@@ -92,21 +114,33 @@ def compute(
         engine=engine,
         trend=trend,
         drop_empty=drop_empty,
+        sort=sort,
+        top=top,
     )
-    emit(out, result, fmt, output, wide)
+    emit(out, result, fmt, output, layout=layout)
 
 
-def emit(out: Output, result: MetricResult, fmt: str, output: str | None, wide: bool) -> None:
-    """Send a MetricResult to stdout or a file, in the chosen format."""
+def emit(
+    out: Output,
+    result: MetricResult,
+    fmt: str,
+    output: str | None,
+    wide: bool = False,
+    *,
+    layout: str | None = None,
+) -> None:
+    """Send a MetricResult to stdout or a file, in the chosen format and ``layout``
+    (long | wide | grid; ``wide=True`` is wide)."""
+    layout = "wide" if wide else layout
     from cs_metrics import render  # polars: not at `csm --help`
 
     for w in result.warnings:
         out.warn(w)
     kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
     if output and output != "-":
-        render.write_file(result, Path(output), kind, wide=wide)
+        render.write_file(result, Path(output), kind, layout=layout)
         out.info(f"wrote {output}")
     elif kind == "table":
         render.render_table(result, out.out)
     else:
-        out.data(render.render_text(result, kind, wide=wide))
+        out.data(render.render_text(result, kind, layout=layout or "long"))

@@ -24,7 +24,7 @@ from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
 EMIT = {"title": "csm health", "md_float": ".2f"}  # markdown: scores to 2 decimals
-SORTS = ("score", "mrr_at_risk")
+SORTS = ("score", "mrr_at_risk", "name", "owner", "account")
 
 
 @command
@@ -46,7 +46,8 @@ def health(
         typer.Option(
             "--sort",
             metavar="KEY",
-            help="score (lowest first) | mrr_at_risk (MRR x (100 - score) / 100, highest first)",
+            help="score (lowest first) | mrr_at_risk (MRR x (100 - score) / 100, highest "
+            "first) | name | owner (A to Z, lowest score first) | account",
         ),
     ] = "score",
     backtest: Annotated[
@@ -116,5 +117,6 @@ def health(
         output,
         lambda c: terminal.health_table(scores, c),
         warnings=scores.warnings,
+        counts=scores.counts,
         **EMIT,
     )

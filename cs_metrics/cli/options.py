@@ -120,3 +120,18 @@ PolicyOpt = Annotated[
         show_default=False,
     ),
 ]
+LayoutOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--layout",
+        metavar="LAYOUT",
+        help="machine formats: long (default: period, metric, value, unit) | wide (one "
+        "column per metric) | grid (metric rows x period columns, with labels); xlsx has a "
+        "sheet of each, this one first",
+        show_default=False,
+    ),
+]
+TopOpt = Annotated[
+    int | None,
+    typer.Option("--top", metavar="N", min=1, help="only the first N rows after sorting"),
+]

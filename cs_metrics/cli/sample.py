@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,7 @@ import typer
 from cs_metrics import api
 from cs_metrics.cli.command import command
 from cs_metrics.output import Output
+from cs_metrics.scaffold import SPEC_NAME
 
 
 @command
@@ -27,10 +29,16 @@ def sample(
     *,
     out: Output,
 ) -> None:
-    """Generate realistic, seeded sample exports for every source role.
+    """Generate realistic, seeded sample exports for every source role, and a metrics.yaml
+    that reads them (the `csm init` template; an existing metrics.yaml is kept).
 
     Example: csm sample --accounts 50000 --months 36 --seed 1 -o /tmp/big
     """
     written = api.sample(output, accounts=accounts, months=months, seed=seed, end=end)
     n = sum(len(v) for v in written.values())
     out.info(f"wrote {n} files for {len(written)} source roles to {output}")
+    spec = api.sample_spec(output, end=end)
+    if spec is None:
+        out.info(f"kept the existing {output / SPEC_NAME}")
+    else:
+        out.info(f"wrote {spec}; next: csm compute --spec {shlex.quote(str(spec))}")

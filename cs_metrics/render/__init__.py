@@ -1,11 +1,14 @@
 """Turn a :class:`~cs_metrics.result.MetricResult` into output for machines and for people.
 
 Machine formats (csv, tsv, json, ndjson, parquet) carry the long form of SPEC.md —
-``period``, one field per ``--by`` dimension, ``metric``, ``value``, ``unit`` — or, with
-``--wide``, one column per metric. Numbers keep full precision and never have thousands
-separators; null (and NaN/inf, which no consumer can use) is JSON ``null`` or an empty
-CSV cell. Rows are sorted by the requested period order, dimension values, then the
-spec's metric order, whatever order the frame arrived in.
+``period``, one field per ``--by`` dimension (``name`` and ``owner`` beside ``account``),
+``metric``, ``value``, ``unit`` — or, with ``--layout wide`` (``--wide``), one column per
+metric, or with ``--layout grid`` metric rows x period columns. Metric values keep full
+precision (the engine rounds them), a whole count is written as an integer, and numbers
+never have thousands separators; null (and NaN/inf, which no consumer can use) is JSON
+``null`` or an empty CSV cell. Rows are sorted by the requested period order, the
+``--sort`` rank, dimension values, then the metric order (the order asked, else the
+spec's), whatever order the frame arrived in.
 
 Formats for people (the terminal table, markdown, html) share one layout, built as
 :class:`Block` values and drawn by each backend. The layout depends on the shape:

@@ -18,7 +18,7 @@ from cs_metrics.render.numbers import (
     sparkline,
     trend_tone,
 )
-from cs_metrics.render.order import metric_rank, period_order, period_rank
+from cs_metrics.render.order import period_order, row_keys
 from cs_metrics.result import MetricMeta, MetricResult
 
 _SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
@@ -104,13 +104,17 @@ class _View:
         self.result = result
         self.dims = list(result.dims)
         frame = _human_frame(result)
+        # the dimensions, with name and owner beside account (when the spec has them)
+        self.keys = [
+            k for k in result.keys if k not in result.labels or frame[k].drop_nulls().len()
+        ]
         self.periods = period_order(result)
         self.points: dict[tuple[str, tuple[Any, ...], str], _Point] = {}
         self.combos: list[tuple[Any, ...]] = []
         seen_combos: set[tuple[Any, ...]] = set()
         units: dict[str, str] = {}
         for row in frame.iter_rows(named=True):
-            combo = tuple(row[d] for d in self.dims)
+            combo = tuple(row[d] for d in self.keys)
             if combo not in seen_combos:
                 seen_combos.add(combo)
                 self.combos.append(combo)
@@ -178,10 +182,7 @@ def _human_frame(result: MetricResult) -> pl.DataFrame:
         frame = frame.with_columns(
             pl.lit(None, pl.Float64 if c == "previous" else pl.String).alias(c) for c in missing
         )
-    keys: list[Any] = [period_rank(result), pl.col("period")]
-    keys += [pl.col(d) for d in result.dims]
-    keys.append(metric_rank(result))
-    return frame.sort(keys, nulls_last=True, maintain_order=True)
+    return row_keys(result, frame)
 
 
 def _family_rank(family: str) -> int:
@@ -190,6 +191,8 @@ def _family_rank(family: str) -> int:
 
 def _metric_order(result: MetricResult, present: list[str]) -> list[str]:
     spec = {m: i for i, m in enumerate(result.metrics)}
+    if result.as_asked:  # named on the command line: in that order
+        return sorted(present, key=lambda name: (spec.get(name, len(spec)), present.index(name)))
     order = {m: i for i, m in enumerate(present)}
 
     def key(name: str) -> tuple[int, int, int]:
@@ -200,7 +203,12 @@ def _metric_order(result: MetricResult, present: list[str]) -> list[str]:
     return sorted(present, key=key)
 
 
-def _by_family(view: _View) -> Iterable[tuple[str, list[str]]]:
+def _by_family(view: _View) -> Iterable[tuple[str | None, list[str]]]:
+    """The metrics under their family headings; metrics named on the command line in
+    the order asked, without headings (None)."""
+    if view.result.as_asked:
+        yield None, view.metrics
+        return
     groups: dict[str, list[str]] = {}
     for name in view.metrics:
         family = view.meta(name).family
@@ -249,7 +257,8 @@ def _snapshot(view: _View) -> Block:
         justify=["left", "right", "right", "right"],
     )
     for family, metrics in _by_family(view):
-        block.rows.append(family)
+        if family:
+            block.rows.append(family)
         for metric in metrics:
             point = view.points.get((period, (), metric))
             block.rows.append(
@@ -275,7 +284,8 @@ def _series(view: _View) -> Block:
         trend_column=1,
     )
     for family, metrics in _by_family(view):
-        block.rows.append(family)
+        if family:
+            block.rows.append(family)
         for metric in metrics:
             points = [view.points.get((p, (), metric)) for p in periods]
             cells = [Cell(view.label(metric)), view.trend_cell(metric, points)]
@@ -289,8 +299,8 @@ def _series(view: _View) -> Block:
 def _breakdown(view: _View) -> Block:
     period = view.periods[0]
     notes = _Notes()
-    headers = [_dim_header(d) for d in view.dims]
-    justify = ["left"] * len(view.dims)
+    headers = [_dim_header(d) for d in view.keys]
+    justify = ["left"] * len(view.keys)
     for metric in view.metrics:
         headers += [view.label(metric), "Δ"]
         justify += ["right", "right"]
@@ -308,10 +318,10 @@ def _breakdown(view: _View) -> Block:
 def _dim_series(view: _View, metric: str) -> Block:
     periods = view.periods
     notes = _Notes()
-    first = len(view.dims)
+    first = len(view.keys)
     block = Block(
         title=f"{view.label(metric)} by {', '.join(view.dims)}",
-        headers=[*(_dim_header(d) for d in view.dims), TREND, *periods, "Change"],
+        headers=[*(_dim_header(d) for d in view.keys), TREND, *periods, "Change"],
         justify=["left"] * (first + 1) + ["right"] * (len(periods) + 1),
         period_columns=list(range(first + 1, first + 1 + len(periods))),
         trend_column=first,

@@ -139,6 +139,9 @@ def health_table(scores: HealthScores, console: Console) -> None:
     styles = band_styles(scores.settings)
     table = Table(title=f"Health {scores.period}", title_justify="left")
     table.add_column("account", no_wrap=True, min_width=8)
+    people = people_columns(frame)
+    for c in people:
+        table.add_column(c, overflow="fold")
     shown_dims = [*dims, *(["segment"] if "segment" in frame.columns else [])]
     for d in shown_dims:
         table.add_column(d)
@@ -151,6 +154,7 @@ def health_table(scores: HealthScores, console: Console) -> None:
     for r in frame.iter_rows(named=True):
         table.add_row(
             escape(r["account"]),
+            *[escape(str(r[c])) if r[c] is not None else NULL for c in people],
             *[escape(str(r[d])) if r[d] is not None else NULL for d in shown_dims],
             _num(r["score"]),
             _band_cell(r["band"], styles),
@@ -201,35 +205,64 @@ def backtest_table(frame: pl.DataFrame, hb: Health, console: Console) -> None:
 
 # ------------------------------------------------------------------------------ alerts
 SEVERITY_STYLE = {"low": "dim", "medium": "yellow", "high": "red", "critical": "bold red"}
-ALERT_FIXED = {"period", "account", "alert", "severity", "action"}
+ALERT_FIXED = {"period", "account", "name", "owner", "alert", "severity", "action"}
 
 
-def _alert_value(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
+def alert_value(v: Any, unit: str = "", currency: str = "USD") -> str:
+    """A value a condition used, as the report shows it ($1,200, -46.2 %, 38.8; other
+    numbers to 4 significant digits)."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return NULL
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+    if isinstance(v, float | int) and not isinstance(v, bool):
+        return format_value(float(v), unit, currency) if unit else f"{v:,.4g}"
     return str(v)
 
 
-def alerts_table(frame: pl.DataFrame, period: str, console: Console) -> None:
-    """One row per hit: alert, severity (coloured), account, action, the values it used."""
-    table = Table(title=f"Alerts {period}", title_justify="left")
-    for col in ("alert", "severity", "account", "action", "values"):
-        table.add_column(col, overflow="fold")
-    for r in frame.iter_rows(named=True):
-        values = ", ".join(
-            f"{k}={_alert_value(v)}" for k, v in r.items() if k not in ALERT_FIXED and v is not None
+def people_columns(frame: pl.DataFrame) -> list[str]:
+    """name and owner, when the frame has them and any row has a value."""
+    return [c for c in ("name", "owner") if c in frame.columns and frame[c].drop_nulls().len()]
+
+
+def alerts_table(
+    frame: pl.DataFrame,
+    period: str,
+    console: Console,
+    units: dict[str, str] | None = None,
+    currency: str = "USD",
+) -> None:
+    """One table per playbook: its severity and action once in the title, then a row per
+    hit with the account, its name and owner, and the values the condition used."""
+    units = units or {}
+    people = people_columns(frame)
+    for index, (alert,) in enumerate(frame.select("alert").unique(maintain_order=True).rows()):
+        hits = frame.filter(pl.col("alert") == alert)
+        first = hits.row(0, named=True)
+        sev = first["severity"]
+        values = [c for c in hits.columns if c not in ALERT_FIXED and hits[c].drop_nulls().len()]
+        n = hits.height
+        heading = (
+            f"[bold]{escape(alert)}[/bold] · [{SEVERITY_STYLE.get(sev, '')}]{sev}[/] · "
+            f"{n} account{'s' if n != 1 else ''} in {escape(period)}"
         )
-        sev = r["severity"]
-        table.add_row(
-            escape(r["alert"]),
-            f"[{SEVERITY_STYLE.get(sev, '')}]{sev}[/]",
-            escape(str(r["account"])),
-            escape(r["action"] or ""),
-            escape(values),
-        )
-    console.print(table)
+        if first["action"]:
+            heading += f" — {escape(first['action'])}"
+        table = Table()
+        table.add_column("account", no_wrap=True)
+        for c in people:
+            table.add_column(c, overflow="fold")
+        for c in values:
+            numeric = hits.schema[c].is_numeric()
+            table.add_column(c, justify="right" if numeric else "left", no_wrap=numeric)
+        for r in hits.iter_rows(named=True):
+            table.add_row(
+                escape(str(r["account"])),
+                *[escape(str(r[c])) if r[c] is not None else NULL for c in people],
+                *[escape(alert_value(r[c], units.get(c, ""), currency)) for c in values],
+            )
+        if index:
+            console.print()
+        console.print(heading)
+        console.print(table)
 
 
 # ----------------------------------------------------------------------------- cohorts
@@ -432,14 +465,18 @@ def render_explain(facts: dict[str, Any], console: Console) -> None:
     unit = facts["unit"]
     if facts["by"]:
         table = Table(title=f"{facts['metric']} in {facts['period']}", title_justify="left")
-        for d in facts["by"]:
+        keys = list(facts["by"])
+        if facts.get("labels") and "account" in keys:
+            at = keys.index("account") + 1
+            keys[at:at] = [c for c in facts["labels"] if any(r.get(c) for r in facts["rows"])]
+        for d in keys:
             table.add_column(d)
         for col in ("value", f"previous ({facts['previous_period']})", "how"):
             table.add_column(col, overflow="fold")
         for r in facts["rows"]:
             how = r.get("arithmetic") or r.get("note") or ""
             table.add_row(
-                *[e(str(r[d])) for d in facts["by"]],
+                *[NULL if r[d] is None else e(str(r[d])) for d in keys],
                 r["display"],
                 format_value(r["previous"], unit, facts["currency"]),
                 e(how),

@@ -51,7 +51,9 @@ class Sheet:
 
     ``units`` gives a column's unit (its number format); ``row_units`` names, for a column
     whose unit varies by row (long tables), the column holding each row's unit; the first
-    ``freeze`` columns stay in view with the header; ``conditional_formats`` go to polars as is.
+    ``freeze`` columns stay in view with the header; ``conditional_formats`` go to polars as is;
+    ``period_columns`` hold period labels, written as the period's first day formatted as
+    the period (a label that is not a period stays text).
     """
 
     name: str
@@ -60,6 +62,7 @@ class Sheet:
     row_units: dict[str, str] = field(default_factory=dict)
     freeze: int = 0
     conditional_formats: dict[Any, Any] = field(default_factory=dict)
+    period_columns: tuple[str, ...] = ()
 
 
 def safe_sheet_name(name: str, taken: set[str]) -> str:
@@ -106,7 +109,7 @@ def write_sheets(
 
 
 def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
-    from xlsxwriter.utility import xl_col_to_name, xl_pixel_width
+    from xlsxwriter.utility import xl_pixel_width
 
     frame = sheet.frame
     if not frame.width:
@@ -121,20 +124,8 @@ def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
         c: xlsx_number_format(u, currency) for c, u in sheet.units.items() if u and c in frame
     }
     conditional: dict[Any, Any] = dict(sheet.conditional_formats)
-    for column, unit_column in sheet.row_units.items():
-        # one number format per column in Excel: "General", then one conditional format per
-        # unit, chosen by a formula on the row's unit cell (relative to the first data row)
-        ref = f"${xl_col_to_name(frame.get_column_index(unit_column))}2"
-        formats[column] = "General"
-        conditional[column] = [
-            {
-                "type": "formula",
-                "criteria": f'={ref}="{unit.replace(chr(34), chr(34) * 2)}"',
-                "format": {"num_format": xlsx_number_format(unit, currency)},
-            }
-            for unit in frame[unit_column].drop_nulls().unique(maintain_order=True).to_list()
-            if unit
-        ]
+    for column in sheet.row_units:
+        formats[column] = "General"  # each cell gets its row's format below
     frame.write_excel(
         book,
         name,
@@ -147,6 +138,7 @@ def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
         freeze_panes=(1, sheet.freeze),
     )
     worksheet = book.get_worksheet_by_name(name)
+    _cell_formats(book, worksheet, frame, sheet, currency)
     worksheet.autofit(max_width=XLSX_MAX_WIDTH)
     # autofit measures a number as str(number), not as its format shows it ("$11,800.00"):
     # size numeric columns for the largest magnitude with separators, 2 decimals and a
@@ -156,6 +148,74 @@ def _write_sheet(book: Any, name: str, sheet: Sheet, currency: str) -> None:
             j = frame.get_column_index(column)
             shown = xl_pixel_width(f"{big:,.2f}") + 28
             worksheet.set_column_pixels(j, j, max(xl_pixel_width(column) + 16, shown) + 7)
+
+
+def period_date_format(label: str) -> str:
+    """The Excel date format that shows a period's first day as the period's label: yyyy-mm
+    for a month, yyyy for a year, yyyy"-Q3" for a quarter, yyyy-mm-dd"..2026-03-15" for a
+    range (a date format, so readers see a date); the label as literal text when the year
+    of the first day is not the label's (an ISO week starting in December)."""
+    if re.fullmatch(r"\d{4}-\d{2}", label):
+        return "yyyy-mm"
+    if re.fullmatch(r"\d{4}", label):
+        return "yyyy"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", label):
+        return "yyyy-mm-dd"
+    if m := re.fullmatch(r"(\d{4}-\d{2}-\d{2})(\.\..*)", label):
+        return f'yyyy-mm-dd"{m[2]}"'
+    start = _period_start(label)
+    m = re.fullmatch(r"(\d{4})(-[QW]\d+)", label)
+    if m and start is not None and start.year == int(m[1]):
+        return f'yyyy"{m[2]}"'
+    return '"' + label.replace('"', "") + '"'
+
+
+def _period_start(label: Any) -> Any:
+    from cs_metrics.periods import parse_period
+
+    if not isinstance(label, str):
+        return None
+    try:
+        return parse_period(label).start
+    except Exception:  # "all" and other labels that are not periods stay text
+        return None
+
+
+def _cell_formats(
+    book: Any, worksheet: Any, frame: pl.DataFrame, sheet: Sheet, currency: str
+) -> None:
+    """Per-cell formats polars cannot give: periods as real dates shown as the period
+    (first day of the period), and the number format of each row's unit in the columns of
+    ``row_units`` (long and grid sheets mix units in one column)."""
+    from datetime import datetime
+
+    cache: dict[str, Any] = {}
+
+    def fmt(num_format: str) -> Any:
+        if num_format not in cache:
+            cache[num_format] = book.add_format({"num_format": num_format})
+        return cache[num_format]
+
+    for column in sheet.period_columns:
+        if column not in frame.columns or frame.schema[column] != pl.String:
+            continue
+        j = frame.get_column_index(column)
+        for i, label in enumerate(frame[column].to_list(), start=1):
+            start = _period_start(label)
+            if start is not None:
+                when = datetime(start.year, start.month, start.day)
+                worksheet.write_datetime(i, j, when, fmt(period_date_format(label)))
+    for column, unit_column in sheet.row_units.items():
+        if column not in frame.columns or unit_column not in frame.columns:
+            continue
+        j = frame.get_column_index(column)
+        pairs = zip(frame[column].to_list(), frame[unit_column].to_list(), strict=True)
+        for i, (value, unit) in enumerate(pairs, start=1):
+            if value is None:
+                continue
+            if unit == "count" and float(value).is_integer():
+                value = int(value)
+            worksheet.write_number(i, j, value, fmt(xlsx_number_format(unit or "", currency)))
 
 
 # ----------------------------------------------------------------------------- cohorts
