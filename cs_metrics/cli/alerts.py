@@ -8,7 +8,15 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, EngineOpt, FormatOpt, OutputOpt, PeriodOpt, SpecOpt
+from cs_metrics.cli.options import (
+    AsOfOpt,
+    EngineOpt,
+    FormatOpt,
+    OutputOpt,
+    PeriodOpt,
+    SpecOpt,
+    output_kind,
+)
 from cs_metrics.errors import ExitCode
 from cs_metrics.output import Output
 
@@ -51,8 +59,9 @@ def alerts(
 
     if severity is not None:
         api.severity_rank(severity)
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec)
+    out.stage("reading sources and evaluating alerts")
     found = api.alerts(
         loaded, period=period, as_of=as_of, engine=engine, new_only=new_only, severity=severity
     )

@@ -20,6 +20,8 @@ from cs_metrics.cli.options import (
     PeriodOpt,
     SpecOpt,
     ToOpt,
+    check_by,
+    output_kind,
 )
 from cs_metrics.output import Output
 
@@ -32,7 +34,7 @@ def compute(
     metrics: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="METRIC",
+            metavar="METRIC...",
             help="metrics to compute (default: all in the spec)",
             show_default=False,
         ),
@@ -69,7 +71,10 @@ def compute(
 
     Example: csm compute mrr nrr --trend 12
     """
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec)
+    by = check_by(loaded, by)
+    out.stage("reading sources and computing")
     result = api.compute_metrics(
         loaded,
         metrics,
@@ -78,24 +83,26 @@ def compute(
         end=to,
         grain=grain,
         as_of=as_of,
-        by=by or [],
+        by=by,
         engine=engine,
         trend=trend,
     )
-    emit(out, result, fmt, output, wide)
+    emit(out, result, kind, output, wide)
 
 
-def emit(out: Output, result: MetricResult, fmt: str, output: str | None, wide: bool) -> None:
-    """Send a MetricResult to stdout or a file, in the chosen format."""
+def emit(out: Output, result: MetricResult, kind: str, output: str | None, wide: bool) -> None:
+    """Send a MetricResult to stdout or a file, in the format ``kind`` (see output_kind)."""
     from cs_metrics import render  # polars: not at `csm --help`
 
     for w in result.warnings:
         out.warn(w)
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
     if output and output != "-":
+        out.stage(f"writing {output}")
         render.write_file(result, Path(output), kind, wide=wide)
+        out.done()
         out.info(f"wrote {output}")
     elif kind == "table":
-        render.render_table(result, out.out)
+        with out.paged():
+            render.render_table(result, out.out)
     else:
         out.data(render.render_text(result, kind, wide=wide))

@@ -18,6 +18,8 @@ from cs_metrics.cli.options import (
     PeriodOpt,
     SpecOpt,
     ToOpt,
+    check_by,
+    output_kind,
 )
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
@@ -79,9 +81,11 @@ def health(
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec)
+    by = check_by(loaded, by)
     if backtest:
+        out.stage("scoring health and backtesting")
         bt = api.backtest(
             loaded, period=period, start=from_, end=to, as_of=as_of, horizon=horizon, engine=engine
         )
@@ -95,13 +99,14 @@ def health(
             **EMIT,
         )
         return
+    out.stage("reading sources and scoring health")
     scores = api.health(
         loaded,
         period=period,
         start=from_,
         end=to,
         as_of=as_of,
-        by=by or [],
+        by=by,
         bands=band,
         sort=sort,
         top=top,

@@ -29,6 +29,7 @@ from typing import Any
 from cs_metrics.atomic import _output_error as one_file
 from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError
+from cs_metrics.output import stage
 
 MARKER = ".csm-report.json"  # written into every bundle: csm only ever replaces its own
 TMP_TAG, OLD_TAG = "csm-tmp", "csm-old"
@@ -86,6 +87,31 @@ def write_bundle(target: Path, files: dict[str, Writer], manifest: dict[str, Any
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return names
+
+
+def check_target(target: Path) -> None:
+    """Fail now (exit 73), before the report is computed, when ``target`` could not be
+    written: it is a file, a directory of someone else's files, or its nearest existing
+    parent is not a writable directory (probed with a hidden file, removed at once)."""
+    target = Path(os.path.abspath(target))
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"cannot write the report to {target}: it is a file; choose a directory")
+    _check_replaceable(target)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write the report to {target}: {parent} is not a directory; "
+            "choose another --out-dir"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.csm-probe-", dir=parent)
+    except OSError as exc:
+        raise _output_error(target, exc) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def write_file(path: Path, writer: Writer) -> None:
@@ -151,8 +177,14 @@ def _locked(directory: Path) -> Iterator[None]:
         yield
         return
     try:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            stage(f"waiting for another csm report writing into {directory}")
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -163,6 +195,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """While the bundle is written, SIGTERM (cron's timeout, systemd stop) cleans up like Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield  # the csm CLI (or the caller) already handles SIGTERM
         return
 
     def handler(signum: int, frame: Any) -> None:
