@@ -31,12 +31,20 @@ from rich.markup import escape
 from cs_metrics.errors import OutputError
 
 _progress: Callable[[str], None] | None = None
+_note: Callable[[str], None] | None = None
 
 
 def stage(text: str) -> None:
     """Tell the user which long step runs now (a transient line on a terminal, else nothing)."""
     if _progress is not None:
         _progress(text)
+
+
+def note(text: str) -> None:
+    """A message for the user from below the CLI ("waiting for another report"): a line on
+    stderr unless --quiet; nothing without a CLI around."""
+    if _note is not None:
+        _note(text)
 
 
 def stdout_error(exc: OSError) -> OutputError:
@@ -151,15 +159,14 @@ class Output:
         """While a command runs: :func:`stage` shows its text as a transient spinner line
         on stderr when stderr is a terminal (and not --quiet); the line is removed when
         the command prints its result, fails or ends."""
-        global _progress
-        if not self.shows_progress:
-            yield
-            return
-        previous, _progress = _progress, self._show
+        global _progress, _note
+        shown = self._show if self.shows_progress else None
+        previous, _progress = _progress, shown
+        noted, _note = _note, self.info
         try:
             yield
         finally:
-            _progress = previous
+            _progress, _note = previous, noted
             self.done()
 
     def _show(self, text: str) -> None:

@@ -38,6 +38,7 @@ class _State:
     pending = False  # a signal came during start-up, not raised yet
     raised = False  # the interrupt is under way: later signals are ignored
     count = 0
+    program = False  # this process is the csm program (not a test runner, not a library user)
 
 
 _state = _State()
@@ -83,6 +84,7 @@ def startup() -> None:
     as_module = sys.argv[0].endswith(os.path.join("cs_metrics", "__main__.py")) if prog else False
     if prog in ("csm", "csm.exe") or as_module:
         _reset()
+        _state.program = True
         _install()
 
 
@@ -94,6 +96,8 @@ def handling() -> Iterator[None]:
     try:
         yield
     finally:
+        if _state.program:  # exiting: Python's shutdown would restore the default actions
+            previous = dict.fromkeys(previous, signal.SIG_IGN)  # (a late SIGTERM: exit -15)
         for sig, handler in previous.items():
             with contextlib.suppress(ValueError, OSError, TypeError):
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

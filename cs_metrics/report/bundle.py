@@ -20,6 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,10 +30,11 @@ from typing import Any
 from cs_metrics.atomic import _output_error as one_file
 from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError
-from cs_metrics.output import stage
+from cs_metrics.output import note
 
 MARKER = ".csm-report.json"  # written into every bundle: csm only ever replaces its own
 TMP_TAG, OLD_TAG = "csm-tmp", "csm-old"
+LOCK_POLL = 0.1  # seconds between tries for the directory's lock
 
 
 Writer = Callable[[Path], None]
@@ -177,14 +179,18 @@ def _locked(directory: Path) -> Iterator[None]:
         yield
         return
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            stage(f"waiting for another csm report writing into {directory}")
-            with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass
+        waiting = False
+        while True:  # polled, not blocking: a blocking flock is not woken by Ctrl-C once
+            try:  # polars has hooked SIGINT (its handler restarts interrupted system calls)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    note(f"waiting for another csm report writing into {shown_path(directory)}")
+                    waiting = True
+                time.sleep(LOCK_POLL)
+            except OSError:
+                break  # no locking on this file system
         yield
     finally:
         os.close(fd)  # releases the lock
