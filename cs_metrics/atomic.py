@@ -123,6 +123,9 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
         what = "permission denied" if code != errno.EROFS else "read-only file system"
     elif code in (errno.ENOSPC, errno.EDQUOT):
         what, fix = "no space left on the device", "free some space or write elsewhere"
+    elif code == errno.ENOENT and path.parent.is_dir():  # /proc and the like
+        what = f"the directory {path.parent} does not accept new files"
+        fix = "choose another output path"
     elif code == errno.ENOENT:
         what = f"the directory {path.parent} does not exist"
         fix = f"create it first (mkdir -p {path.parent}) or choose another output path"

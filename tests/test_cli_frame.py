@@ -104,7 +104,7 @@ def test_help_shows_no_python_types():
         ("-o {tmp}/sub", 2, "no extension"),
         ("-o {tmp}/afile.csv/x.csv", 73, "is not a directory"),
         ("-o {tmp}/adir.csv", 73, "it is a directory"),
-        ("-o /proc/out.csv", 73, "cannot write /proc/out.csv"),
+        ("-o /proc/out.csv", 73, "/proc does not accept new files"),
         ("-o /sys/out.csv", 73, "cannot write /sys/out.csv"),
         ("-o {tmp}/out.csv --format json", 2, "does not match"),
     ],

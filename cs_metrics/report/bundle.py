@@ -110,7 +110,8 @@ def check_target(target: Path) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}.csm-probe-", dir=parent)
     except OSError as exc:
-        raise _output_error(target, exc) from None
+        message = one_file(parent / target.name, exc).message.split(": ", 1)[1]
+        raise OutputError(f"cannot write the report to {target}: {message}") from None
     os.close(fd)
     with contextlib.suppress(OSError):
         os.unlink(probe)
