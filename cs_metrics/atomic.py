@@ -23,7 +23,7 @@ from pathlib import Path
 
 from cs_metrics.errors import OutputError
 
-__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "check_writable"]
 
 
 def atomic_write(path: Path, writer: Callable[[Path], None]) -> None:
@@ -70,7 +70,30 @@ def _write_text(tmp: Path, text: str, encoding: str) -> None:
         fh.write(text)
 
 
+def check_writable(path: Path) -> None:
+    """Fail now (exit 73), before any work, if ``path`` cannot be written: its directory
+    is missing, not a directory, or not writable (permissions, a read-only file system,
+    /proc ...), or ``path`` is a directory. A hidden probe file is created in the
+    directory and removed at once, so nothing is left behind."""
+    path = Path(path)
+    directory = path.parent
+    _check_target(path, directory)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
 def _check_target(path: Path, directory: Path) -> None:
+    try:
+        os.stat(directory)
+    except PermissionError as exc:
+        raise _output_error(path, exc) from None
+    except OSError:
+        pass
     if not directory.exists():
         raise OutputError(
             f"cannot write {path}: the directory {directory} does not exist; "
@@ -85,6 +108,8 @@ def _check_target(path: Path, directory: Path) -> None:
             f"cannot write {path}: it is a directory; give a file name such as "
             f"{path / 'metrics.csv'}"
         )
+    if path.exists() and not os.access(path, os.W_OK):  # as `>` would refuse
+        raise _output_error(path, PermissionError(errno.EACCES, "permission denied"))
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:
@@ -98,6 +123,9 @@ def _output_error(path: Path, exc: OSError) -> OutputError:
         what = "permission denied" if code != errno.EROFS else "read-only file system"
     elif code in (errno.ENOSPC, errno.EDQUOT):
         what, fix = "no space left on the device", "free some space or write elsewhere"
+    elif code == errno.ENOENT and path.parent.is_dir():  # /proc and the like
+        what = f"the directory {path.parent} does not accept new files"
+        fix = "choose another output path"
     elif code == errno.ENOENT:
         what = f"the directory {path.parent} does not exist"
         fix = f"create it first (mkdir -p {path.parent}) or choose another output path"

@@ -810,7 +810,7 @@ def test_unavailable_metric_is_warned_once(spec):
 def test_undeclared_by_dimension(spec):
     r = invoke(
         ["compute", "--spec", spec, "--by", "plna"],
-        code=78,
+        code=2,  # a command-line mistake (usage), not a spec error
         stderr=["--by plna", "did you mean 'plan'", "dimensions:"],
     )
     clean_error(r, lines=1)

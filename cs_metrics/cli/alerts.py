@@ -16,6 +16,7 @@ from cs_metrics.cli.options import (
     PeriodOpt,
     PolicyOpt,
     SpecOpt,
+    output_kind,
 )
 from cs_metrics.errors import ExitCode
 from cs_metrics.output import Output
@@ -79,8 +80,9 @@ def alerts(
 
     if severity is not None:
         api.severity_rank(severity)
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec, policy=policy)
+    out.stage("reading sources and evaluating alerts")
     found = api.alerts(
         loaded,
         period=period,

@@ -12,7 +12,15 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, EngineOpt, FormatOpt, OutputOpt, PolicyOpt, SpecOpt
+from cs_metrics.cli.options import (
+    AsOfOpt,
+    EngineOpt,
+    FormatOpt,
+    OutputOpt,
+    PolicyOpt,
+    SpecOpt,
+    output_kind,
+)
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
@@ -93,8 +101,9 @@ def cohorts(
         raise UsageError(f"--basis {basis!r}: use one of {', '.join(BASES)}")
     if show not in SHOWS:
         raise UsageError(f"--show {show!r}: use one of {', '.join(SHOWS)}")
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec, policy=policy)
+    out.stage("reading sources and computing cohorts")
     result = api.cohorts(loaded, grain=grain, start=from_, end=to, as_of=as_of, engine=engine)
     for w in result.warnings:
         out.warn(w)
@@ -102,6 +111,7 @@ def cohorts(
         render.write_cohorts(result, Path(output), kind)
         out.info(f"wrote {output}")
     elif kind == "table":
-        terminal.render_triangle(result, basis, show, out.out)
+        with out.paged():
+            terminal.render_triangle(result, basis, show, out.out)
     else:
         out.data(render.frame_text(result.frame, kind, what="csm cohorts"))

@@ -23,6 +23,8 @@ from cs_metrics.cli.options import (
     SpecOpt,
     ToOpt,
     TopOpt,
+    check_by,
+    output_kind,
 )
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
@@ -36,7 +38,7 @@ def compute(
     metrics: Annotated[
         list[str] | None,
         typer.Argument(
-            metavar="METRIC",
+            metavar="METRIC...",
             help="metrics to compute (default: all in the spec)",
             show_default=False,
         ),
@@ -98,10 +100,13 @@ def compute(
     """
     from cs_metrics.render.machine import check_layout
 
+    kind = output_kind(out, output, fmt)
     if wide and layout not in (None, "wide"):
         raise UsageError(f"--wide is --layout wide; drop one of --wide and --layout {layout}")
     layout = "wide" if wide else (layout and check_layout(layout))
     loaded = api.load_spec(spec, policy=policy)
+    by = check_by(loaded, by)
+    out.stage("reading sources and computing")
     result = api.compute_metrics(
         loaded,
         metrics,
@@ -110,37 +115,39 @@ def compute(
         end=to,
         grain=grain,
         as_of=as_of,
-        by=by or [],
+        by=by,
         engine=engine,
         trend=trend,
         drop_empty=drop_empty,
         sort=sort,
         top=top,
     )
-    emit(out, result, fmt, output, layout=layout)
+    emit(out, result, kind, output, layout=layout)
 
 
 def emit(
     out: Output,
     result: MetricResult,
-    fmt: str,
+    kind: str,
     output: str | None,
     wide: bool = False,
     *,
     layout: str | None = None,
 ) -> None:
-    """Send a MetricResult to stdout or a file, in the chosen format and ``layout``
-    (long | wide | grid; ``wide=True`` is wide)."""
+    """Send a MetricResult to stdout or a file, in the format ``kind`` (see output_kind)
+    and ``layout`` (long | wide | grid; ``wide=True`` is wide)."""
     layout = "wide" if wide else layout
     from cs_metrics import render  # polars: not at `csm --help`
 
     for w in result.warnings:
         out.warn(w)
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
     if output and output != "-":
+        out.stage(f"writing {output}")
         render.write_file(result, Path(output), kind, layout=layout)
+        out.done()
         out.info(f"wrote {output}")
     elif kind == "table":
-        render.render_table(result, out.out)
+        with out.paged():
+            render.render_table(result, out.out)
     else:
         out.data(render.render_text(result, kind, layout=layout or "long"))

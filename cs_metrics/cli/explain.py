@@ -9,7 +9,15 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
-from cs_metrics.cli.options import AsOfOpt, ByOpt, EngineOpt, PeriodOpt, PolicyOpt, SpecOpt
+from cs_metrics.cli.options import (
+    AsOfOpt,
+    ByOpt,
+    EngineOpt,
+    PeriodOpt,
+    PolicyOpt,
+    SpecOpt,
+    check_by,
+)
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
 
@@ -42,7 +50,9 @@ def explain(
     if fmt not in FORMATS:
         raise UsageError(f"--format {fmt!r}: use text or json")
     loaded = api.load_spec(spec, policy=policy)
-    facts = api.explain(loaded, metric, period=period, as_of=as_of, by=by or [], engine=engine)
+    by = check_by(loaded, by)
+    out.stage("reading sources and computing")
+    facts = api.explain(loaded, metric, period=period, as_of=as_of, by=by, engine=engine)
     for w in facts.get("warnings", []):
         out.warn(w)
     if fmt == "json":

@@ -19,6 +19,8 @@ from cs_metrics.cli.options import (
     PolicyOpt,
     SpecOpt,
     ToOpt,
+    check_by,
+    output_kind,
 )
 from cs_metrics.errors import UsageError
 from cs_metrics.output import Output
@@ -82,9 +84,11 @@ def health(
 
     if sort not in SORTS:
         raise UsageError(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
-    kind = render.format_for_output(output, fmt, out.stdout_is_terminal)
+    kind = output_kind(out, output, fmt)
     loaded = api.load_spec(spec, policy=policy)
+    by = check_by(loaded, by)
     if backtest:
+        out.stage("scoring health and backtesting")
         bt = api.backtest(
             loaded, period=period, start=from_, end=to, as_of=as_of, horizon=horizon, engine=engine
         )
@@ -98,13 +102,14 @@ def health(
             **EMIT,
         )
         return
+    out.stage("reading sources and scoring health")
     scores = api.health(
         loaded,
         period=period,
         start=from_,
         end=to,
         as_of=as_of,
-        by=by or [],
+        by=by,
         bands=band,
         sort=sort,
         top=top,

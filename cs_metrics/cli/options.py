@@ -7,9 +7,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from cs_metrics.output import Output
+    from cs_metrics.spec import Spec
 
 SpecOpt = Annotated[
     Path | None,
@@ -135,3 +139,32 @@ TopOpt = Annotated[
     int | None,
     typer.Option("--top", metavar="N", min=1, help="only the first N rows after sorting"),
 ]
+
+
+def check_by(spec: Spec, by: list[str] | None) -> list[str]:
+    """``--by`` names declared dimensions (or 'account'): a usage error (exit 2) otherwise,
+    raised before any source is read."""
+    from cs_metrics.errors import UsageError
+    from cs_metrics.suggest import did_you_mean
+
+    declared = ["account", *spec.model.dimensions]
+    for d in by or []:
+        if d not in declared:
+            raise UsageError(
+                f"--by {d}: no such dimension{did_you_mean(d, declared)}; declared: "
+                f"{', '.join(declared)} (add it under dimensions: in {spec.path})"
+            )
+    return list(by or [])
+
+
+def output_kind(out: Output, output: str | None, fmt: str) -> str:
+    """The format to write (``--format`` and ``-o``'s extension), and ``-o FILE`` checked
+    for writing — both before any work, so a typo or a read-only directory fails at once
+    (exit 2 or 73) instead of after the computation."""
+    from cs_metrics.atomic import check_writable
+    from cs_metrics.formats import format_for_output
+
+    kind = format_for_output(output, fmt, out.stdout_is_terminal)
+    if output and output != "-":
+        check_writable(Path(output))
+    return kind

@@ -14,13 +14,14 @@ from typing import Annotated
 import typer
 
 from cs_metrics import api
+from cs_metrics.cli import signals
 from cs_metrics.cli.command import command
 from cs_metrics.cli.options import AsOfOpt, EngineOpt, PeriodOpt, PolicyOpt, SpecOpt
 from cs_metrics.errors import CsmError, ExitCode
 from cs_metrics.output import Output
 
 
-@command
+@command(arm=False)
 def report(
     name: Annotated[
         str | None,
@@ -57,12 +58,13 @@ def report(
 
     Example: csm report --period 2026-10 --out-dir /srv/reports/{period}
     """
-    from cs_metrics.report import log_line, shown_path  # polars: not at `csm --help`
-
     started = time.monotonic()
     label: str | None = None
     current = name or "-"
     try:
+        signals.arm()  # an interrupt that came during start-up: raised here, and logged
+        from cs_metrics.report import log_line, shown_path  # polars: not at `csm --help`
+
         loaded = api.load_spec(spec, policy=policy)
         reports = api.reports(loaded, name, out_dir=out_dir)
         label = api.report_period(loaded, period, as_of).label
@@ -72,6 +74,7 @@ def report(
             run = api.report(
                 loaded, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine
             )
+            out.done()
             for w in run.warnings:
                 out.warn(w)
             out.info(f"wrote report to {shown_path(run.directory)} ({len(run.files)} files)")
@@ -89,13 +92,17 @@ def report(
         if isinstance(exc, CsmError):
             status, code = "failed", int(exc.exit_code)
         elif isinstance(exc, KeyboardInterrupt):
+            signals.caught()
             status, code = "interrupted", int(ExitCode.INTERRUPTED)
-        elif isinstance(exc, Exception):
+        elif isinstance(exc, SystemExit | GeneratorExit | typer.Exit):
+            raise  # not failures of the run
+        else:  # any other exception, or a panic inside polars (a BaseException)
             status, code = "failed", int(ExitCode.INTERNAL)
-        else:  # SystemExit and the like are not failures of the run
-            raise
+        from cs_metrics.report.bundle import log_line as line_of
+
         seconds = time.monotonic() - started
-        _log(out, log_line(name=current, period=label, status=status, seconds=seconds, code=code))
+        out.done()
+        _log(out, line_of(name=current, period=label, status=status, seconds=seconds, code=code))
         raise
 
 

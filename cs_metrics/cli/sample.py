@@ -17,14 +17,26 @@ from cs_metrics.scaffold import SPEC_NAME
 @command
 def sample(
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="directory to write the exports into")
+        Path,
+        typer.Option("--output", "-o", metavar="DIR", help="directory to write the exports into"),
     ] = Path("sample_data"),
-    accounts: Annotated[int, typer.Option("--accounts", min=1, help="number of accounts")] = 300,
-    months: Annotated[int, typer.Option("--months", min=1, help="months of history")] = 24,
-    seed: Annotated[int, typer.Option("--seed", help="random seed (same seed, same files)")] = 7,
+    accounts: Annotated[
+        int, typer.Option("--accounts", metavar="N", min=1, help="number of accounts")
+    ] = 300,
+    months: Annotated[
+        int, typer.Option("--months", metavar="N", min=1, help="months of history")
+    ] = 24,
+    seed: Annotated[
+        int, typer.Option("--seed", metavar="N", help="random seed (same seed, same files)")
+    ] = 7,
     end: Annotated[
         str | None,
-        typer.Option("--end", help="last day of the data (default 2026-10-31)", show_default=False),
+        typer.Option(
+            "--end",
+            metavar="DATE",
+            help="last day of the data (default 2026-10-31)",
+            show_default=False,
+        ),
     ] = None,
     *,
     out: Output,
@@ -34,7 +46,9 @@ def sample(
 
     Example: csm sample --accounts 50000 --months 36 --seed 1 -o /tmp/big
     """
+    out.stage(f"writing sample exports to {output}")
     written = api.sample(output, accounts=accounts, months=months, seed=seed, end=end)
+    out.done()
     n = sum(len(v) for v in written.values())
     out.info(f"wrote {n} files for {len(written)} source roles to {output}")
     spec = api.sample_spec(output, end=end)

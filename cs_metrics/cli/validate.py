@@ -20,7 +20,9 @@ def validate(spec: SpecOpt = None, *, out: Output) -> None:
     loaded = api.load_spec(spec)
     for w in loaded.warnings:
         out.warn(w.describe())
+    out.stage("reading and checking sources")
     report = api.validate(loaded)
+    out.done()
     for line in report.lines():
         out.info(line)
     for w in report.warnings:

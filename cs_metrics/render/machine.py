@@ -339,7 +339,8 @@ def emit_frame(
         write_frame(frame, Path(output), kind, title=title, md_float=md_float)
         out.info(f"wrote {output}")
     elif kind == "table":
-        table(out.out)
+        with out.paged():
+            table(out.out)
     else:
         out.data(frame_text(frame, kind, what=title, md_float=md_float))
 

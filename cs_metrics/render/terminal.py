@@ -42,6 +42,7 @@ def render_table(result: MetricResult, console: Console) -> None:
     if not blocks:
         console.print(Text("No metric values for the requested period.", style="dim"))
         return
+    plain = console.no_color or console.color_system is None
     for index, block in enumerate(blocks):
         block = _fit(block, console.width)
         table = Table(
@@ -63,12 +64,23 @@ def render_table(result: MetricResult, console: Console) -> None:
                     table.add_section()
                 table.add_row(Text(row, style="bold"), *([""] * (len(block.headers) - 1)))
             else:
-                table.add_row(*(Text(c.text, style=_RICH_STYLE[c.tone]) for c in row))
+                table.add_row(*(_toned(c.text, c.tone, plain) for c in row))
         if index:
             console.print()
         console.print(table)
         for note in block.notes:
             console.print(Text(note, style="dim"))
+
+
+# without colour (NO_COLOR, --no-color, a pipe) good and bad still show: a mark after the cell
+MARKS = {"good": " ✓", "bad": " ✗"}
+
+
+def _toned(text: str, tone: str, plain: bool) -> Text:
+    """A cell in its tone's colour; without colour, good and bad changes get ✓ / ✗."""
+    if plain and tone in MARKS and text:
+        text += MARKS[tone]
+    return Text(text, style=_RICH_STYLE[tone])
 
 
 def _fit(block: Block, width: int) -> Block:

@@ -20,6 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +31,11 @@ from cs_metrics.atomic import _output_error as one_file
 from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError
 from cs_metrics.freshness import stale_field
+from cs_metrics.output import note
 
 MARKER = ".csm-report.json"  # written into every bundle: csm only ever replaces its own
 TMP_TAG, OLD_TAG = "csm-tmp", "csm-old"
+LOCK_POLL = 0.1  # seconds between tries for the directory's lock
 
 
 Writer = Callable[[Path], None]
@@ -87,6 +90,32 @@ def write_bundle(target: Path, files: dict[str, Writer], manifest: dict[str, Any
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     return names
+
+
+def check_target(target: Path) -> None:
+    """Fail now (exit 73), before the report is computed, when ``target`` could not be
+    written: it is a file, a directory of someone else's files, or its nearest existing
+    parent is not a writable directory (probed with a hidden file, removed at once)."""
+    target = Path(os.path.abspath(target))
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"cannot write the report to {target}: it is a file; choose a directory")
+    _check_replaceable(target)
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(
+            f"cannot write the report to {target}: {parent} is not a directory; "
+            "choose another --out-dir"
+        )
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.csm-probe-", dir=parent)
+    except OSError as exc:
+        message = one_file(parent / target.name, exc).message.split(": ", 1)[1]
+        raise OutputError(f"cannot write the report to {target}: {message}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
 
 
 def write_file(path: Path, writer: Writer) -> None:
@@ -152,8 +181,18 @@ def _locked(directory: Path) -> Iterator[None]:
         yield
         return
     try:
-        with contextlib.suppress(OSError):
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        waiting = False
+        while True:  # polled, not blocking: a blocking flock is not woken by Ctrl-C once
+            try:  # polars has hooked SIGINT (its handler restarts interrupted system calls)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not waiting:
+                    note(f"waiting for another csm report writing into {shown_path(directory)}")
+                    waiting = True
+                time.sleep(LOCK_POLL)
+            except OSError:
+                break  # no locking on this file system
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -164,6 +203,9 @@ def _terminate_as_interrupt() -> Iterator[None]:
     """While the bundle is written, SIGTERM (cron's timeout, systemd stop) cleans up like Ctrl-C."""
     if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    if signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None):
+        yield  # the csm CLI (or the caller) already handles SIGTERM
         return
 
     def handler(signum: int, frame: Any) -> None:

@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cs_metrics.report.bundle import Run, write_bundle
+from cs_metrics.output import stage
+from cs_metrics.report.bundle import Run, check_target, write_bundle
 from cs_metrics.report.data import ReportData, build_report, report_period
 from cs_metrics.report.html import render_html
 from cs_metrics.report.markdown import render_markdown
@@ -57,7 +58,10 @@ def run_report(
     started = time.monotonic()
     p = report_period(spec, period, as_of)
     target = resolve_out_dir(spec, settings, p, out_dir)
+    check_target(target)  # before the computation: a bad --out-dir fails at once
+    stage(f"{settings.name}: reading sources and computing")
     data = build_report(spec, settings, period=period, as_of=as_of, engine=engine)
+    stage(f"{settings.name}: rendering the report and its charts")
     files = bundle_files(data)
     manifest = {
         "report": settings.name,
@@ -70,6 +74,7 @@ def run_report(
         "warnings": data.warnings,
         "stale": {role: str(d) if d else None for role, d in data.stale.items()},
     }
+    stage(f"{settings.name}: writing {target.name}/")
     names = write_bundle(target, files, manifest)
     return Run(
         name=settings.name,
