@@ -14,7 +14,9 @@ engine sees identical typed data and only the metric plan differs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,27 @@ from cs_metrics.spec import Spec
 from cs_metrics.suggest import did_you_mean
 
 ENGINES = ("polars", "duckdb")
+
+# The sources read in this run: (spec file, role, source) -> [Scanned, rows, bad rows]. One
+# run reads each source once, even when it computes health (a second engine pass) inside.
+_READS: ContextVar[dict[Any, list[Any]] | None] = ContextVar("csm_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Engine runs inside share their parsed sources (the outermost one reads them)."""
+    if _READS.get() is not None:
+        yield
+        return
+    token = _READS.set({})
+    try:
+        yield
+    finally:
+        _READS.reset(token)
+
+
+def _read_key(spec: Spec, role: str) -> Any:
+    return (str(spec.path), role, repr(spec.model.sources[role]))
 
 
 @dataclass
@@ -99,32 +122,48 @@ class Context:
     def has(self, role: str) -> bool:
         return role in self.spec.model.sources
 
+    def _shared(self, role: str) -> list[Any]:
+        """[Scanned, rows, bad rows] of the role, shared by the engine runs of this run."""
+        reads = _READS.get()
+        key = _read_key(self.spec, role)
+        if reads is not None and key in reads:
+            return reads[key]
+        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+        entry = [sc, None, None]
+        if reads is not None:
+            reads[key] = entry
+        return entry
+
     def scanned(self, role: str) -> Any:
         if role not in self._scanned:
             if not self.has(role):
                 raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
-            sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
-            self._scanned[role] = sc
-            if self.engine == "polars":  # other engines check when they lift the rows
-                self.checks += sc.checks
+            self._scanned[role] = self._shared(role)[0]
         return self._scanned[role]
 
     def source(self, role: str) -> nw.LazyFrame:
-        """The role's rows with canonical typed columns, on this engine."""
+        """The role's rows with canonical typed columns, on this engine.
+
+        Every source is parsed once per run, its rows and bad-value checks in one collect,
+        and the metrics' plans start from the rows in memory: one big plan that scans the
+        files lazily re-reads them for every metric whose pruned copy of the scan differs.
+        """
         if role not in self._frames:
             sc = self.scanned(role)
-            if self.engine == "polars":
-                self._frames[role] = nw.from_native(sc.frame)
-            else:  # parse once: the rows and their bad-value checks in one collect
+            entry = self._shared(role)
+            if entry[1] is None:
                 try:
                     rows, *bad = pl.collect_all([sc.frame, *sc.checks])
                 except pl.exceptions.PolarsError as exc:
                     raise explain_read_error([sc], exc) from exc
-                if bad:
-                    raise_for_checks(pl.concat(bad))
-                self.rows_read[role] = rows.height
-                self._frames[role] = self._lift(rows.lazy())
-
+                entry[1], entry[2] = rows, (pl.concat(bad) if bad else None)
+            rows, bad = entry[1], entry[2]
+            self.rows_read[role] = rows.height
+            if bad is not None and bad.height:
+                if self.engine != "polars":  # other engines check when they lift the rows
+                    raise_for_checks(bad)
+                self.checks.append(bad.lazy())  # reported with the results, every file's
+            self._frames[role] = self._lift(rows.lazy())
         return self._frames[role]
 
     def _raise_checks(self, checks: list[Any]) -> None:
@@ -340,8 +379,20 @@ def compute(
 
     With ``parts``, each asked metric whose type declares parts also gives one row per part
     named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
+    Runs inside one :func:`shared_reads` (health computed within reuses its sources).
     """
+    with shared_reads():
+        return _compute(spec, names, periods, dims, engine, parts)
 
+
+def _compute(
+    spec: Spec,
+    names: Iterable[str] | None,
+    periods: list[Period],
+    dims: list[str] | None,
+    engine: str,
+    parts: bool,
+) -> MetricResult:
     check_engine(engine)
     dims = list(dims or [])
     for d in dims:
@@ -498,7 +549,11 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     """Collect a run's result with its data checks and notices (one collect_all on polars)."""
     try:
         if ctx.engine == "polars":
-            natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *ctx.checks]
+            unread = [  # sources only looked at (columns), never read: still checked
+                c for role, sc in ctx._scanned.items() if role not in ctx._frames for c in sc.checks
+            ]
+            checks = [*ctx.checks, *unread]
+            natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *checks]
             counted = _row_counts(ctx)  # rows read per source, in the same collect
             out, *rest = pl.collect_all([*natives, *counted.values()])
             rest, counts = rest[: len(rest) - len(counted)], rest[len(rest) - len(counted) :]
