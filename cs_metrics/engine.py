@@ -114,9 +114,25 @@ class Context:
         self.notices.append((frame, fmt, error))
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` once per run; a frame is computed then, once, and shared from memory
+        by every plan that reads it (a lazy copy in each metric's plan is computed again
+        for each copy that projection pushdown made different)."""
         if key not in self._cache:
-            self._cache[key] = build()
+            value = build()
+            if isinstance(value, nw.LazyFrame):
+                value = self.materialise(value)
+            self._cache[key] = value
         return self._cache[key]
+
+    def materialise(self, frame: nw.LazyFrame) -> nw.LazyFrame:
+        """The frame computed now, as a lazy frame over its rows in memory."""
+        native = frame.to_native()
+        try:
+            if self.engine == "polars":
+                return nw.from_native(native.collect().lazy())
+            return nw.from_native(self._con.from_arrow(native.to_arrow_table()))
+        except pl.exceptions.PolarsError as exc:
+            raise explain_read_error(list(self._scanned.values()), exc) from exc
 
     # ---- sources ---------------------------------------------------------------------
     def has(self, role: str) -> bool:
