@@ -65,6 +65,22 @@ def shared_reads() -> Iterator[None]:
         _READS.reset(token)
 
 
+# Sources up to this size (on disk, Parquet counted 8x: it is compressed) are read into
+# memory once per run; larger ones are scanned by each step that reads them (less memory).
+IN_MEMORY_BYTES = 64 * 2**20
+
+
+def _large(sc: Any) -> bool:
+    size = 0
+    for path in sc.files:
+        try:
+            n = path.stat().st_size
+        except OSError:
+            continue
+        size += n * (8 if path.suffix.lower() in (".parquet", ".pq") else 1)
+    return size > IN_MEMORY_BYTES
+
+
 def _read_key(spec: Spec, role: str) -> Any:
     return (str(spec.path), role, repr(spec.model.sources[role]))
 
@@ -166,6 +182,10 @@ class Context:
         """
         if role not in self._frames:
             sc = self.scanned(role)
+            if self.engine == "polars" and _large(sc):  # streamed: its shared steps are kept
+                self.checks += sc.checks
+                self._frames[role] = nw.from_native(sc.frame)
+                return self._frames[role]
             entry = self._shared(role)
             if entry[1] is None:
                 try:
