@@ -25,7 +25,6 @@ import polars as pl
 
 from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
-from cs_metrics.expr import parse_expr
 from cs_metrics.metrics.base import (
     CHANGE,
     CHANGE_NAME,
@@ -216,6 +215,8 @@ class Context:
         frame = self.source(role)
         if not condition:
             return frame
+        from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
         expr = parse_expr(condition)
         own = set(self.columns(role))
         missing = [c for c in expr.columns if c not in own]
@@ -269,6 +270,8 @@ class Context:
                     f"--by {named[0]} needs the accounts source (dimensions are account attributes): "
                     "add sources.accounts to the spec"
                 )
+            from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
             accounts = self.source("accounts")
             cols = set(self.columns("accounts"))
             exprs = []
@@ -520,6 +523,8 @@ def _rounded(value: nw.Expr) -> nw.Expr:
 
 def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:
     """A formula over a wide frame of its inputs (one column per metric it names)."""
+    from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
     expr = parse_expr(req.options["expr"])
     deps = req.deps()
     long = nw.concat([frames[d] for d in deps], how="vertical")
