@@ -1,4 +1,4 @@
-"""The engine: builds one lazy plan for every requested metric and collects it once.
+"""The engine: plans every requested metric over shared steps computed once per run.
 
 Metric functions (``cs_metrics.metrics.*``) are pure: they receive a :class:`Context` (the
 author API's ``metrics.base.Context``) and their metric's request, and return a narwhals
@@ -7,7 +7,12 @@ LazyFrame with columns ``period``, the dimension columns, ``value`` and optional
 output schema, concatenates everything, evaluates formula metrics over that, and collects
 to polars at its edge.
 
-Engines: ``polars`` keeps everything lazy (one ``collect_all``). ``duckdb`` runs the same
+Stages: each source is parsed once per run (:meth:`Context.source`; health computed inside
+the run shares the reads, :func:`shared_reads`), each shared step a family builds with
+``ctx.cached`` is computed once when built (:meth:`Context.materialise`), and the metrics,
+selects over those small frames, are collected together with the data checks and notices.
+
+Engines: ``polars`` (sources in memory, large ones streamed). ``duckdb`` runs the same
 narwhals plan on DuckDB relations; its inputs are the same polars-parsed frames, so every
 engine sees identical typed data and only the metric plan differs.
 """
@@ -453,9 +458,12 @@ def _compute(
     for req in requests:  # dependencies come before the metrics built from them
         meta = metas[req.name] = _meta(req, metas, currency)
         if req.type == "formula":
-            out = _formula(frames, req, keys)
+            frames[req.name] = _standardise(
+                ctx, _formula(frames, req, keys), keys, req.name, meta.unit, ""
+            )
         elif req.type == CHANGE:
             out = _change(ctx, frames[req.options["base"]], req.options["kind"], keys)
+            frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
         else:
             out, why = None, ""
             try:
@@ -473,8 +481,8 @@ def _compute(
                         ctx, out.select(*keys, nw.col(col).alias("value")), keys, part, unit, ""
                     )
                     extra.append(part)
-            continue
-        frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
+        if engine != "polars":  # SQL engines bind a whole relation tree at every step:
+            frames[req.name] = ctx.materialise(frames[req.name])  # keep each one shallow
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")
     result = collect(ctx, long)

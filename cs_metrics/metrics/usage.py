@@ -6,9 +6,8 @@ account-day dominate their cost. The events are reduced once per filter to the d
 period attached through the calendar's day -> period equi-join, and one chain turns that
 into per period (and dimension) counts (:func:`activity`). Every activity metric, and
 feature adoption's denominator, selects from that one cached frame, so one run with all of
-them reduces the events once: polars' ``collect_all`` shares the common subplan. (Polars
-only shares a subplan that every reader reads at the same depth; a frame also read from
-inside another shared frame is computed again, hence the single reader.) Feature use and
+them reduces the events once: the engine computes a ``ctx.cached`` frame when it is built
+and every metric reads it from memory. Feature use and
 first events are narrow extra reductions of the events (filtered to the named events
 first). Distinct rows come from a group-by without aggregations, not ``unique()``, which
 narwhals runs on DuckDB as a slower ``row_number()`` window.
@@ -162,10 +161,9 @@ def activity(ctx: Context, condition: str | None) -> nw.LazyFrame:
     """Per period (and dimension): accounts, users, user_days, user_weeks, n_days, n_weeks.
 
     accounts: active accounts; users: active users; user_days: (user, day) pairs; user_weeks:
-    (user, whole ISO week of P) pairs. One chain from :func:`user_days`, and the only frame
-    that reads it: every activity metric (and feature adoption's denominator) selects from
-    this one, so polars' common-subplan elimination computes the reduction once (a frame
-    also read at another nesting level would be computed again).
+    (user, whole ISO week of P) pairs. One chain from :func:`user_days` (both computed
+    once per run, as every ``ctx.cached`` frame): every activity metric (and feature
+    adoption's denominator) selects from this one.
     """
 
     def build() -> nw.LazyFrame:
