@@ -239,17 +239,20 @@ def alerts(
 ) -> Alerts:
     """The accounts whose alert conditions hold in the period (``severity``: the lowest
     level kept; ``new_only``: hits that did not fire for the account the period before)."""
+    from cs_metrics.engine import shared_reads  # polars: not at `csm --help`
+
     label = resolve_periods(spec, period=period, as_of=as_of)[0].label
     warnings: list[str] = []
-    hits = evaluate_alerts(
-        spec,
-        period,
-        engine,
-        as_of,
-        new_only=new_only,
-        min_severity=severity,
-        warnings=warnings,
-    )
+    with shared_reads():  # the metric run and the health run read each source once
+        hits = evaluate_alerts(
+            spec,
+            period,
+            engine,
+            as_of,
+            new_only=new_only,
+            min_severity=severity,
+            warnings=warnings,
+        )
     return Alerts(hits, label, bool(spec.model.alerts), warnings)
 
 

@@ -84,3 +84,20 @@ def test_a_spec_without_sql_text_computes_without_sqlglot(tmp_path):
     assert proc.returncode == 0, proc.stderr
     # mrr on 2026-02-28: one line of 100 a month
     assert "100" in (tmp_path / "out.csv").read_text()
+
+
+def test_alerts_read_each_source_once_for_metrics_and_health(spec, monkeypatch):
+    from cs_metrics.api import alerts
+
+    assert spec.model.alerts and spec.model.health  # the bundled spec alerts on both
+    scans: Counter[str] = Counter()
+    real = engine.scan_source
+
+    def counting(spec_dir, role, source, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, **kw)
+
+    monkeypatch.setattr(engine, "scan_source", counting)
+    alerts(spec, period="2026-09")
+    assert scans, "the alerts read no source"
+    assert max(scans.values()) == 1, scans
