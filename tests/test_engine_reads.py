@@ -101,3 +101,21 @@ def test_alerts_read_each_source_once_for_metrics_and_health(spec, monkeypatch):
     alerts(spec, period="2026-09")
     assert scans, "the alerts read no source"
     assert max(scans.values()) == 1, scans
+
+
+def test_a_report_reads_each_source_once_across_its_engine_runs(spec, monkeypatch):
+    from cs_metrics.report import report_settings
+    from cs_metrics.report.data import build_report
+
+    settings = report_settings(spec)[0]
+    scans: Counter[str] = Counter()
+    real = engine.scan_source
+
+    def counting(spec_dir, role, source, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, **kw)
+
+    monkeypatch.setattr(engine, "scan_source", counting)
+    build_report(spec, settings, period="2026-09")
+    assert scans, "the report read no source"
+    assert max(scans.values()) == 1, scans
