@@ -174,6 +174,15 @@ def ratio(num: nw.Expr, den: nw.Expr, why: str) -> tuple[nw.Expr, nw.Expr]:
     return value, note
 
 
+def did_you_mean(word: str, options: Iterable[str]) -> str:
+    """' (did you mean X?)' for the closest option, or '': ``cs_metrics.suggest``'s rule,
+    for a family's messages (families import only this API)."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def check_columns(ctx: Context, role: str, needed: Iterable[str], metric: str) -> None:
     """Raise Unavailable when an optional canonical column a metric needs is absent."""
     have = set(ctx.columns(role))

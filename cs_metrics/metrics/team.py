@@ -220,7 +220,7 @@ def customers_per_owner(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     # METRICS.md: the owner is "the accounts attribute naming the owner", i.e. the csm
     # dimension when the spec declares one; owner_column set on the metric overrides it
     from cs_metrics.expr import parse_expr
-    from cs_metrics.suggest import did_you_mean
+    from cs_metrics.metrics.base import did_you_mean
 
     metric = ctx.spec.model.metrics.get(req.name)
     explicit = metric is not None and "owner_column" in metric.model_fields_set
