@@ -362,19 +362,21 @@ def alerts(
     with each account's ``name`` and ``owner``; grouped by playbook, each sorted by
     ``sort`` and cut to its first ``top`` hits (:func:`cs_metrics.alerts.sort_hits`)."""
     from cs_metrics.alerts import sort_hits, value_unit
+    from cs_metrics.engine import shared_reads  # polars: not at `csm --help`
     from cs_metrics.people import directory, with_people
 
     label = resolve_periods(spec, period=period, as_of=as_of)[0].label
     warnings: list[str] = []
-    hits = evaluate_alerts(
-        spec,
-        period,
-        engine,
-        as_of,
-        new_only=new_only,
-        min_severity=severity,
-        warnings=warnings,
-    )
+    with shared_reads():  # the metric run and the health run read each source once
+        hits = evaluate_alerts(
+            spec,
+            period,
+            engine,
+            as_of,
+            new_only=new_only,
+            min_severity=severity,
+            warnings=warnings,
+        )
     hits = sort_hits(with_people(hits, directory(spec)), spec, sort, top)
     fixed = {"period", "account", "name", "owner", "alert", "severity", "action"}
     units = {c: value_unit(spec, c) for c in hits.columns if c not in fixed}

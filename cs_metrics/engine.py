@@ -1,4 +1,4 @@
-"""The engine: builds one lazy plan for every requested metric and collects it once.
+"""The engine: plans every requested metric over shared steps computed once per run.
 
 Metric functions (``cs_metrics.metrics.*``) are pure: they receive a :class:`Context` (the
 author API's ``metrics.base.Context``) and their metric's request, and return a narwhals
@@ -7,14 +7,21 @@ LazyFrame with columns ``period``, the dimension columns, ``value`` and optional
 output schema, concatenates everything, evaluates formula metrics over that, and collects
 to polars at its edge.
 
-Engines: ``polars`` keeps everything lazy (one ``collect_all``). ``duckdb`` runs the same
+Stages: each source is parsed once per run (:meth:`Context.source`; health computed inside
+the run shares the reads, :func:`shared_reads`), each shared step a family builds with
+``ctx.cached`` is computed once when built (:meth:`Context.materialise`), and the metrics,
+selects over those small frames, are collected together with the data checks and notices.
+
+Engines: ``polars`` (sources in memory, large ones streamed). ``duckdb`` runs the same
 narwhals plan on DuckDB relations; its inputs are the same polars-parsed frames, so every
 engine sees identical typed data and only the metric plan differs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +30,6 @@ import polars as pl
 
 from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
-from cs_metrics.expr import parse_expr
 from cs_metrics.freshness import Span, span_exprs, span_of, stale, stale_warnings
 from cs_metrics.metrics.base import (
     CHANGE,
@@ -54,6 +60,43 @@ POPULATIONS = {
     "source exists, else every account of the accounts source (health and alerts)",
     "none": "none: only the rows an account's own data gives (--drop-empty)",
 }
+
+# The sources read in this run: (spec file, role, source) -> [Scanned, rows, bad rows]. One
+# run reads each source once, even when it computes health (a second engine pass) inside.
+_READS: ContextVar[dict[Any, list[Any]] | None] = ContextVar("csm_reads", default=None)
+
+
+@contextmanager
+def shared_reads() -> Iterator[None]:
+    """Engine runs inside share their parsed sources (the outermost one reads them)."""
+    if _READS.get() is not None:
+        yield
+        return
+    token = _READS.set({})
+    try:
+        yield
+    finally:
+        _READS.reset(token)
+
+
+# Sources up to this size (on disk, Parquet counted 8x: it is compressed) are read into
+# memory once per run; larger ones are scanned by each step that reads them (less memory).
+IN_MEMORY_BYTES = 64 * 2**20
+
+
+def _large(sc: Any) -> bool:
+    size = 0
+    for path in sc.files:
+        try:
+            n = path.stat().st_size
+        except OSError:
+            continue
+        size += n * (8 if path.suffix.lower() in (".parquet", ".pq") else 1)
+    return size > IN_MEMORY_BYTES
+
+
+def _read_key(spec: Spec, role: str) -> Any:
+    return (str(spec.path), role, repr(spec.model.sources[role]))
 
 
 @dataclass
@@ -104,22 +147,48 @@ class Context:
         self.notices.append((frame, fmt, error))
 
     def cached(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()`` once per run; a frame is computed then, once, and shared from memory
+        by every plan that reads it (a lazy copy in each metric's plan is computed again
+        for each copy that projection pushdown made different)."""
         if key not in self._cache:
-            self._cache[key] = build()
+            value = build()
+            if isinstance(value, nw.LazyFrame):
+                value = self.materialise(value)
+            self._cache[key] = value
         return self._cache[key]
+
+    def materialise(self, frame: nw.LazyFrame) -> nw.LazyFrame:
+        """The frame computed now, as a lazy frame over its rows in memory."""
+        native = frame.to_native()
+        try:
+            if self.engine == "polars":
+                return nw.from_native(native.collect().lazy())
+            return nw.from_native(self._con.from_arrow(native.to_arrow_table()))
+        except pl.exceptions.PolarsError as exc:
+            raise explain_read_error(list(self._scanned.values()), exc) from exc
 
     # ---- sources ---------------------------------------------------------------------
     def has(self, role: str) -> bool:
         return role in self.spec.model.sources
 
+    def _shared(self, role: str) -> list[Any]:
+        """[Scanned, rows, bad rows] of the role, shared by the engine runs of this run."""
+        reads = _READS.get()
+        key = _read_key(self.spec, role)
+        if reads is not None and key in reads:
+            return reads[key]
+        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+        entry = [sc, None, None]
+        if reads is not None:
+            reads[key] = entry
+        return entry
+
     def scanned(self, role: str) -> Any:
         if role not in self._scanned:
             if not self.has(role):
                 raise Unavailable(f"needs the {role} source: add sources.{role} to the spec")
-            sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+            sc = self._shared(role)[0]
             self._scanned[role] = sc
-            if self.engine == "polars":  # other engines check when they lift the rows
-                self.checks += sc.checks
             # what reading decided (columns matched, delimiter guessed ...) and data notices
             self.warnings += [w for w in sc.warnings if w not in self.warnings]
             for frame, fmt in sc.notices:
@@ -127,22 +196,33 @@ class Context:
         return self._scanned[role]
 
     def source(self, role: str) -> nw.LazyFrame:
-        """The role's rows with canonical typed columns, on this engine."""
+        """The role's rows with canonical typed columns, on this engine.
+
+        Every source is parsed once per run, its rows and bad-value checks in one collect,
+        and the metrics' plans start from the rows in memory: one big plan that scans the
+        files lazily re-reads them for every metric whose pruned copy of the scan differs.
+        """
         if role not in self._frames:
             sc = self.scanned(role)
-            if self.engine == "polars":
+            if self.engine == "polars" and _large(sc):  # streamed: its shared steps are kept
+                self.checks += sc.checks
                 self._frames[role] = nw.from_native(sc.frame)
-            else:  # parse once: the rows and their bad-value checks in one collect
+                return self._frames[role]
+            entry = self._shared(role)
+            if entry[1] is None:
                 try:
                     rows, *bad = pl.collect_all([sc.frame, *sc.checks])
                 except pl.exceptions.PolarsError as exc:
                     raise explain_read_error([sc], exc) from exc
-                if bad:
-                    raise_for_checks(pl.concat(bad))
-                self.rows_read[role] = rows.height
-                self._note_span(role, rows.height, rows.select(span_exprs(role, sc.columns)))
-                self._frames[role] = self._lift(rows.lazy())
-
+                entry[1], entry[2] = rows, (pl.concat(bad) if bad else None)
+            rows, bad = entry[1], entry[2]
+            self.rows_read[role] = rows.height
+            self._note_span(role, rows.height, rows.select(span_exprs(role, sc.columns)))
+            if bad is not None and bad.height:
+                if self.engine != "polars":  # other engines check when they lift the rows
+                    raise_for_checks(bad)
+                self.checks.append(bad.lazy())  # reported with the results, every file's
+            self._frames[role] = self._lift(rows.lazy())
         return self._frames[role]
 
     def _note_span(self, role: str, rows: int, df: pl.DataFrame) -> None:
@@ -171,6 +251,8 @@ class Context:
         frame = self.source(role)
         if not condition:
             return frame
+        from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
         expr = parse_expr(condition)
         own = set(self.columns(role))
         missing = [c for c in expr.columns if c not in own]
@@ -224,6 +306,8 @@ class Context:
                     f"--by {named[0]} needs the accounts source (dimensions are account attributes): "
                     "add sources.accounts to the spec"
                 )
+            from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
             accounts = self.source("accounts")
             cols = set(self.columns("accounts"))
             exprs = []
@@ -409,8 +493,21 @@ def compute(
     named ``<metric>.<part>`` (the counts and sums its value is made of, for `csm explain`).
     ``population``: which accounts get a row in every period with ``--by account``
     (:data:`POPULATIONS`).
+    Runs inside one :func:`shared_reads` (health computed within reuses its sources).
     """
+    with shared_reads():
+        return _compute(spec, names, periods, dims, engine, parts, population)
 
+
+def _compute(
+    spec: Spec,
+    names: Iterable[str] | None,
+    periods: list[Period],
+    dims: list[str] | None,
+    engine: str,
+    parts: bool,
+    population: str,
+) -> MetricResult:
     check_engine(engine)
     dims = list(dims or [])
     for d in dims:
@@ -432,9 +529,12 @@ def compute(
     for req in requests:  # dependencies come before the metrics built from them
         meta = metas[req.name] = _meta(req, metas, currency)
         if req.type == "formula":
-            out = _formula(frames, req, keys)
+            frames[req.name] = _standardise(
+                ctx, _formula(frames, req, keys), keys, req.name, meta.unit, ""
+            )
         elif req.type == CHANGE:
             out = _change(ctx, frames[req.options["base"]], req.options["kind"], keys)
+            frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
         else:
             out, why = None, ""
             try:
@@ -452,8 +552,8 @@ def compute(
                         ctx, out.select(*keys, nw.col(col).alias("value")), keys, part, unit, ""
                     )
                     extra.append(part)
-            continue
-        frames[req.name] = _standardise(ctx, out, keys, req.name, meta.unit, "")
+        if engine != "polars":  # SQL engines bind a whole relation tree at every step:
+            frames[req.name] = ctx.materialise(frames[req.name])  # keep each one shallow
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")
     if "account" in dims and population != "none":  # rows complete() added: say why null
@@ -511,6 +611,8 @@ def _rounded(value: nw.Expr) -> nw.Expr:
 
 def _formula(frames: dict[str, nw.LazyFrame], req: MetricRequest, keys: list[str]) -> nw.LazyFrame:
     """A formula over a wide frame of its inputs (one column per metric it names)."""
+    from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
     expr = parse_expr(req.options["expr"])
     deps = req.deps()
     long = nw.concat([frames[d] for d in deps], how="vertical")
@@ -577,7 +679,11 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
     """Collect a run's result with its data checks and notices (one collect_all on polars)."""
     try:
         if ctx.engine == "polars":
-            natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *ctx.checks]
+            unread = [  # sources only looked at (columns), never read: still checked
+                c for role, sc in ctx._scanned.items() if role not in ctx._frames for c in sc.checks
+            ]
+            checks = [*ctx.checks, *unread]
+            natives = [long.to_native(), *(f.to_native() for f, _, _ in ctx.notices), *checks]
             counted = _row_counts(ctx)  # rows read per source, in the same collect
             out, *rest = pl.collect_all([*natives, *counted.values()])
             rest, counts = rest[: len(rest) - len(counted)], rest[len(rest) - len(counted) :]

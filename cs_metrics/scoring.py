@@ -37,7 +37,6 @@ import narwhals.stable.v2 as nw
 import polars as pl
 
 from cs_metrics.errors import SpecError, UsageError
-from cs_metrics.expr import parse_expr
 from cs_metrics.sources import scan_source
 from cs_metrics.suggest import did_you_mean
 
@@ -263,6 +262,8 @@ def account_segments(spec: Spec, health: Health) -> pl.DataFrame:
     cols = set(accounts.collect_schema().names())
     expr: nw.Expr = nw.lit(None, nw.String)
     for i, seg in reversed(list(enumerate(health.segments or []))):
+        from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
         parsed = parse_expr(seg.when)
         unknown = sorted(c for c in parsed.columns if c not in cols)
         if unknown:

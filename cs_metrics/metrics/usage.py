@@ -1,16 +1,12 @@
 """Usage metrics from product events (METRICS.md "Usage").
 
-Performance: usage events are by far the largest input, and distinct counts per
-account-day dominate their cost. The events are reduced once per filter to the distinct
-(account_id, user_id, day) triples inside the computed periods (:func:`user_days`), the
-period attached through the calendar's day -> period equi-join, and one chain turns that
-into per period (and dimension) counts (:func:`activity`). Every activity metric, and
-feature adoption's denominator, selects from that one cached frame, so one run with all of
-them reduces the events once: polars' ``collect_all`` shares the common subplan. (Polars
-only shares a subplan that every reader reads at the same depth; a frame also read from
-inside another shared frame is computed again, hence the single reader.) Feature use and
-first events are narrow extra reductions of the events (filtered to the named events
-first). Distinct rows come from a group-by without aggregations, not ``unique()``, which
+Performance: usage events are by far the largest input. They are reduced once per filter,
+in one aggregation per (period, account, user) (:func:`activity`): the events inside the
+computed periods get their period and whole ISO week through one equi-join on the day
+(:func:`day_weeks`), and distinct days and weeks are counted in that aggregation; two
+small ones follow (per account, per period and dimension). Every activity metric, and
+feature adoption's denominator, selects from that one cached frame, computed once per run. Feature use and first events
+are narrow extra reductions of the events (filtered to the named events first). Distinct rows come from a group-by without aggregations, not ``unique()``, which
 narwhals runs on DuckDB as a slower ``row_number()`` window.
 
 Definitions where METRICS.md leaves a choice (also in the registered formulas):
@@ -98,25 +94,6 @@ def usage_calendar(ctx: Context) -> nw.LazyFrame:
     return ctx.cached((KEY, "calendar"), build)
 
 
-def week_days(ctx: Context) -> nw.LazyFrame:
-    """(period, __day) -> __wk, the Monday of its ISO week, for days in whole weeks of P."""
-
-    def build() -> nw.LazyFrame:
-        rows: dict[str, list[Any]] = {"period": [], "__day": [], "__wk": []}
-        for p in ctx.calendar.periods:
-            for monday in _whole_weeks(p.start, p.end):
-                for i in range(7):
-                    rows["period"].append(p.label)
-                    rows["__day"].append(monday + timedelta(days=i))
-                    rows["__wk"].append(monday)
-        import polars as pl
-
-        schema = {"period": pl.String, "__day": pl.Date, "__wk": pl.Date}
-        return ctx.table(pl.DataFrame(rows, schema=schema))
-
-    return ctx.cached((KEY, "weeks"), build)
-
-
 # ---- the reductions (shared by every metric of the family) -----------------------------
 def distinct(frame: nw.LazyFrame, *cols: str) -> nw.LazyFrame:
     """The distinct rows of ``cols`` (default: all columns), nulls kept as a value.
@@ -138,45 +115,63 @@ def _in_calendar(ctx: Context, frame: nw.LazyFrame) -> nw.LazyFrame:
     return frame.filter(~nw.col("account_id").is_null() & (ts >= lo) & (ts < hi))
 
 
-def user_days(ctx: Context, condition: str | None) -> nw.LazyFrame:
-    """Distinct (account_id, user_id, __day) of the events in the periods, with ``period``.
-
-    user_id is null for events without one (they make the account active). Built once per
-    filter; every activity metric starts from this frame.
-    """
+def day_weeks(ctx: Context) -> nw.LazyFrame:
+    """__day -> period and __wk (the Monday of its ISO week when that week lies wholly
+    inside the period, else null), for every day of the computed periods."""
 
     def build() -> nw.LazyFrame:
-        events = _in_calendar(ctx, ctx.filtered("usage", condition))
-        user = nw.col("user_id") if "user_id" in ctx.columns("usage") else nw.lit(None, nw.String)
-        reduced = events.select(
-            nw.col("account_id"),
-            user.cast(nw.String).alias("user_id"),
-            day_of(nw.col("timestamp")).alias("__day"),
-        )
-        return ctx.assign_period(distinct(reduced), "__day")
+        import polars as pl
 
-    return ctx.cached((KEY, "user_days", condition), build)
+        rows: dict[str, list[Any]] = {"__day": [], "period": [], "__wk": []}
+        for p in ctx.calendar.periods:
+            whole = {
+                monday + timedelta(days=i)
+                for monday in _whole_weeks(p.start, p.end)
+                for i in range(7)
+            }
+            for i in range(p.days):
+                day = p.start + timedelta(days=i)
+                rows["__day"].append(day)
+                rows["period"].append(p.label)
+                rows["__wk"].append(day - timedelta(days=day.weekday()) if day in whole else None)
+        schema = {"__day": pl.Date, "period": pl.String, "__wk": pl.Date}
+        return ctx.table(pl.DataFrame(rows, schema=schema))
+
+    return ctx.cached((KEY, "day_weeks"), build)
+
+
+def _user_events(ctx: Context, condition: str | None) -> nw.LazyFrame:
+    """(account_id, user_id, __day, period, __wk) of every event in the periods (not
+    distinct): one equi-join on the day gives both the period and the whole week."""
+    events = _in_calendar(ctx, ctx.filtered("usage", condition))
+    user = nw.col("user_id") if "user_id" in ctx.columns("usage") else nw.lit(None, nw.String)
+    reduced = events.select(
+        nw.col("account_id"),
+        user.cast(nw.String).alias("user_id"),
+        day_of(nw.col("timestamp")).alias("__day"),
+    )
+    return reduced.join(day_weeks(ctx), on="__day", how="inner")
 
 
 def activity(ctx: Context, condition: str | None) -> nw.LazyFrame:
     """Per period (and dimension): accounts, users, user_days, user_weeks, n_days, n_weeks.
 
     accounts: active accounts; users: active users; user_days: (user, day) pairs; user_weeks:
-    (user, whole ISO week of P) pairs. One chain from :func:`user_days`, and the only frame
-    that reads it: every activity metric (and feature adoption's denominator) selects from
-    this one, so polars' common-subplan elimination computes the reduction once (a frame
-    also read at another nesting level would be computed again).
+    (user, whole ISO week of P) pairs. One chain from the events (computed once per run,
+    as every ``ctx.cached`` frame): every activity metric (and feature
+    adoption's denominator) selects from this one.
     """
 
     def build() -> nw.LazyFrame:
         has_user = ~nw.col("user_id").is_null()
         wk = nw.col("__wk")
+        # one aggregation of the events per (period, account, user): distinct days and
+        # whole weeks are counted in it, not by a distinct (user, day) reduction first
         per_user = (
-            user_days(ctx, condition)
-            .join(week_days(ctx), on=["period", "__day"], how="left")
+            _user_events(ctx, condition)
             .group_by("period", "account_id", "user_id")
             .agg(
-                nw.len().cast(nw.Int64).alias("days"),
+                nw.col("__day").n_unique().cast(nw.Int64).alias("days"),
                 # n_unique counts null (days outside whole weeks) as a value
                 (wk.n_unique().cast(nw.Int64) - wk.is_null().any().cast(nw.Int64)).alias("weeks"),
             )

@@ -13,7 +13,7 @@ import polars as pl
 
 from cs_metrics.alerts import evaluate_alerts
 from cs_metrics.cohorts import Cohorts, compute_cohorts
-from cs_metrics.engine import CHANGE_NAME, compute
+from cs_metrics.engine import CHANGE_NAME, compute, shared_reads
 from cs_metrics.errors import UsageError
 from cs_metrics.health import band_order, health_of, input_metric, score_health
 from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
@@ -107,6 +107,13 @@ def build_report(
     engine: str = "polars",
 ) -> ReportData:
     """Compute everything one report shows for ``period`` (default: the last complete one)."""
+    with shared_reads():  # its engine runs (series, breakdowns, health, alerts) read once
+        return _build_report(spec, settings, period, as_of, engine)
+
+
+def _build_report(
+    spec: Spec, settings: Settings, period: str | None, as_of: str | None, engine: str
+) -> ReportData:
     p = report_period(spec, period, as_of)
     end = data_end(spec, as_of)
     try:

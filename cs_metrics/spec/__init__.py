@@ -290,12 +290,19 @@ def parse_spec(loaded: Loaded, path: Path) -> Spec:
             ],
         )
     problems += _role_problems(loaded)
-    model_cls = spec_model()
     model = None
-    try:
-        model = model_cls.model_validate(loaded.data)
-    except ValidationError as exc:
-        problems += _structure_problems(loaded, exc, model_cls)
+    types = _metric_types(loaded.data)
+    if types is not None:  # the spec's own metric types only: it validates the same
+        try:
+            model = spec_model(types).model_validate(loaded.data)
+        except ValidationError:
+            model = None  # the full model names the problems
+    if model is None:
+        model_cls = spec_model()
+        try:
+            model = model_cls.model_validate(loaded.data)
+        except ValidationError as exc:
+            problems += _structure_problems(loaded, exc, model_cls)
     spec = Spec(model, path, loaded)
     if model is not None:
         found = whole_spec_problems(spec)
@@ -310,6 +317,25 @@ def parse_spec(loaded: Loaded, path: Path) -> Spec:
         n = len(errors)
         raise SpecError(f"invalid spec {path}: {n} problem{'s' if n > 1 else ''}", errors)
     return spec
+
+
+def _metric_types(data: dict[str, Any]) -> frozenset[str] | None:
+    """The metric types the spec's metrics name, when every one is a known type."""
+    from cs_metrics.metrics.registry import load_all
+
+    metrics = data.get("metrics", {})
+    if metrics is None:
+        metrics = {}
+    if not isinstance(metrics, dict):
+        return None
+    known = load_all()
+    types = set()
+    for m in metrics.values():
+        t = m.get("type") if isinstance(m, dict) else None
+        if not isinstance(t, str) or t not in known:
+            return None
+        types.add(t)
+    return frozenset(types)
 
 
 def _loc_key(location: str) -> tuple[int, int]:

@@ -107,8 +107,6 @@ def raw_expression_problems(spec: Any) -> list[Problem]:
 
 
 def whole_spec_problems(spec: Any) -> list[Problem]:
-    from cs_metrics.expr import parse_expr
-
     m = spec.model
     problems: list[Problem] = []
     metric_names = set(m.metrics)
@@ -150,6 +148,8 @@ def whole_spec_problems(spec: Any) -> list[Problem]:
         ):
             problems.append(p)
         if metric.type == "formula":
+            from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+
             where = ("metrics", name, "expr")
             try:
                 refs = sorted(parse_expr(metric.expr).columns)

@@ -1,0 +1,121 @@
+"""One run reads each source once, and every way of reading gives the same numbers.
+
+The engine parses each source once per run (rows and bad-value checks in one collect) and
+plans every metric over the rows in memory; the health pass computed inside a run (the
+portfolio metrics) reuses those reads. Large sources are streamed instead (scanned by each
+shared step that reads them): the values must not depend on which way a source was read.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from conftest import REPO
+from polars.testing import assert_frame_equal
+
+from cs_metrics import engine
+from cs_metrics.api import compute_metrics
+from cs_metrics.spec import load_spec
+
+NAMES = ["mrr", "nrr", "customers", "health_avg", "red_accounts", "active_users", "dau", "tickets"]
+KWARGS = dict(start="2026-07", end="2026-10")
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec(REPO / "metrics.yaml")
+
+
+def test_each_source_is_scanned_once_per_run_with_health_inside(spec, monkeypatch):
+    scans: Counter[str] = Counter()
+    real = engine.scan_source
+
+    def counting(spec_dir, role, source, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, **kw)
+
+    monkeypatch.setattr(engine, "scan_source", counting)
+    result = compute_metrics(spec, NAMES, **KWARGS)
+    assert result.frame.height > 0
+    assert scans, "the run read no source"
+    assert max(scans.values()) == 1, scans  # health_avg's own engine pass read nothing again
+
+
+@pytest.mark.parametrize("by", [[], ["plan"], ["account"]], ids=["overall", "plan", "account"])
+def test_streamed_sources_give_the_same_values_as_sources_in_memory(spec, monkeypatch, by):
+    names = list(spec.model.metrics)
+    in_memory = compute_metrics(spec, names, by=by, **KWARGS)
+    monkeypatch.setattr(engine, "IN_MEMORY_BYTES", 0)  # every source counts as large
+    streamed = compute_metrics(spec, names, by=by, **KWARGS)
+    assert_frame_equal(in_memory.frame, streamed.frame)
+    assert in_memory.warnings == streamed.warnings
+    assert in_memory.rows_read == streamed.rows_read
+
+
+def test_a_spec_without_sql_text_computes_without_sqlglot(tmp_path):
+    """sqlglot (0.3 s of start-up) is only imported for a spec with SQL text (filters,
+    dimensions, formulas, segments, alerts)."""
+    import subprocess
+    import sys
+
+    from conftest import write_spec
+
+    spec = write_spec(
+        tmp_path,
+        """
+        version: 1
+        sources:
+          subscriptions: {path: subs.csv}
+        metrics:
+          mrr: {type: mrr}
+          customers: {type: customers}
+        """,
+        {"subs.csv": "account_id,start_date,end_date,amount\na,2026-01-01,,100\n"},
+    )
+    code = (
+        "import sys; from cs_metrics.cli import main; sys.argv = ['csm', 'compute', '--spec', "
+        f"{str(spec)!r}, '--from', '2026-02', '--to', '2026-02', '-q', '-o', "
+        f"{str(tmp_path / 'out.csv')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "sys.exit('sqlglot' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    # mrr on 2026-02-28: one line of 100 a month
+    assert "100" in (tmp_path / "out.csv").read_text()
+
+
+def test_alerts_read_each_source_once_for_metrics_and_health(spec, monkeypatch):
+    from cs_metrics.api import alerts
+
+    assert spec.model.alerts and spec.model.health  # the bundled spec alerts on both
+    scans: Counter[str] = Counter()
+    real = engine.scan_source
+
+    def counting(spec_dir, role, source, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, **kw)
+
+    monkeypatch.setattr(engine, "scan_source", counting)
+    alerts(spec, period="2026-09")
+    assert scans, "the alerts read no source"
+    assert max(scans.values()) == 1, scans
+
+
+def test_a_report_reads_each_source_once_across_its_engine_runs(spec, monkeypatch):
+    from cs_metrics.report import report_settings
+    from cs_metrics.report.data import build_report
+
+    settings = report_settings(spec)[0]
+    scans: Counter[str] = Counter()
+    real = engine.scan_source
+
+    def counting(spec_dir, role, source, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, **kw)
+
+    monkeypatch.setattr(engine, "scan_source", counting)
+    build_report(spec, settings, period="2026-09")
+    assert scans, "the report read no source"
+    assert max(scans.values()) == 1, scans
