@@ -63,8 +63,8 @@ The package, one job per module, arrows pointing down only:
   :mod:`.formats` — format choice and extensions
 """
 
+from cs_metrics.formats import EXTENSIONS, FORMATS, TEXT_FORMATS, format_for_output
 from cs_metrics.metrics.registry import FAMILIES
-from cs_metrics.render.formats import EXTENSIONS, FORMATS, TEXT_FORMATS, format_for_output
 from cs_metrics.render.html import blocks_page, frame_page, html_td, page, page_css
 from cs_metrics.render.layout import TREND, Block, Cell, build_blocks
 from cs_metrics.render.machine import (

@@ -20,7 +20,7 @@ import polars as pl
 
 from cs_metrics.atomic import atomic_write, atomic_write_text
 from cs_metrics.errors import UsageError
-from cs_metrics.render.formats import EXTENSIONS, TEXT_FORMATS, format_for_output
+from cs_metrics.formats import EXTENSIONS, TEXT_FORMATS, format_for_output
 from cs_metrics.render.html import blocks_page, frame_page
 from cs_metrics.render.layout import build_blocks
 from cs_metrics.render.markdown import blocks_markdown, frame_markdown
