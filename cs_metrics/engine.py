@@ -24,6 +24,7 @@ import polars as pl
 from cs_metrics import scoring
 from cs_metrics.errors import CsmError, DataError, SpecError, UsageError
 from cs_metrics.expr import parse_expr
+from cs_metrics.expr_types import check_frame_types
 from cs_metrics.metrics.base import (
     CHANGE,
     CHANGE_NAME,
@@ -165,6 +166,7 @@ class Context:
                 f"filter {condition!r} names column {missing[0]!r}{did_you_mean(missing[0], options)}, "
                 f"which the {role} source does not have; columns: {', '.join(c for c in options if not c.startswith('__'))}"
             )
+        check_frame_types(expr, frame, self.spec)
         return frame.filter(expr.to_narwhals())
 
     # ---- periods and dimensions ------------------------------------------------------
@@ -211,6 +213,7 @@ class Context:
                         f"{did_you_mean(unknown[0], cols)}, which the accounts source does not have "
                         f"(at {self.spec.where('dimensions', d)})"
                     )
+                check_frame_types(e, accounts, self.spec, ("dimensions", d), f"dimension {d}")
                 exprs.append(e.to_narwhals().cast(nw.String).alias(d))
             return accounts.select(nw.col("account_id"), *exprs).unique(["account_id"], keep="any")
 

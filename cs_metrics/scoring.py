@@ -38,6 +38,7 @@ import polars as pl
 
 from cs_metrics.errors import SpecError, UsageError
 from cs_metrics.expr import parse_expr
+from cs_metrics.expr_types import check_frame_types
 from cs_metrics.sources import scan_source
 from cs_metrics.suggest import did_you_mean
 
@@ -243,6 +244,8 @@ def account_segments(spec: Spec, health: Health) -> pl.DataFrame:
                 f"column {unknown[0]!r}{did_you_mean(unknown[0], cols)}, which the accounts "
                 "source does not have"
             )
+        where = ("health", "segments", i, "when")
+        check_frame_types(parsed, accounts, spec, where, f"health.segments.{seg.name}.when")
         cond = parsed.to_narwhals().fill_null(False)
         expr = nw.when(cond).then(nw.lit(seg.name)).otherwise(expr)
     out = accounts.select(nw.col("account_id").alias("account"), expr.alias("segment"))
