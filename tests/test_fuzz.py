@@ -52,6 +52,12 @@ metrics:
   per_customer: {type: formula, expr: "mrr / customers"}
 alerts:
   - {name: low, when: "mrr < 10", severity: low}
+health:
+  components:
+    revenue: {metric: mrr, scale: [0, 500]}
+    detractor: {metric: nps, scale: [-100, 100]}
+  segments:
+    - {name: large, when: "employees >= 100"}
 """
 FILES = {
     "accounts.csv": "id,company,email,employees,signup_date\n"
@@ -73,6 +79,10 @@ COMMANDS = (
     ["compute", "-f", "json", "--from", "2026-01", "--to", "2026-03", "--by", "plan_tier"],
     ["validate"],
     ["compute", "-f", "csv", "-p", "2026-03", "--engine", "duckdb"],
+    ["health", "-f", "csv", "-p", "2026-03"],
+    ["alerts", "-p", "2026-03"],
+    ["explain", "mrr", "-p", "2026-03"],
+    ["cohorts", "-f", "csv", "--to", "2026-03"],
 )
 
 SCALARS = (
