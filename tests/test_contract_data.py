@@ -433,3 +433,13 @@ def test_a_row_without_its_own_id_is_still_read(tmp_path, role, key):
     without its own id is still a ticket or an order (tests/test_orders.py counts it)."""
     write(tmp_path, with_value(role, key, "", row=2))
     run(project(tmp_path, role), 0)
+
+
+@pytest.mark.parametrize("role", [r for r in ALL if _required(r, ROLES[r][3])])
+def test_parquet_null_in_a_required_column(tmp_path, role):
+    """The same rule for typed files: a null required value is refused with its row
+    (Parquet rows count from 1)."""
+    date = ROLES[role][3]
+    frame = pl.concat([_parquet(role), _parquet(role).with_columns(pl.lit(None).alias(date))])
+    frame.write_parquet(tmp_path / "data.parquet")
+    run(project(tmp_path, role, "data.parquet"), 65, ["data.parquet:2", f"column {date}", "empty"])
