@@ -252,6 +252,7 @@ class Context:
         if not condition:
             return frame
         from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+        from cs_metrics.expr_types import check_frame_types
 
         expr = parse_expr(condition)
         own = set(self.columns(role))
@@ -273,6 +274,7 @@ class Context:
                 f"filter {condition!r} names column {missing[0]!r}{did_you_mean(missing[0], options)}, "
                 f"which the {role} source does not have; columns: {', '.join(c for c in options if not c.startswith('__'))}"
             )
+        check_frame_types(expr, frame, self.spec)
         return frame.filter(expr.to_narwhals())
 
     # ---- periods and dimensions ------------------------------------------------------
@@ -307,6 +309,7 @@ class Context:
                     "add sources.accounts to the spec"
                 )
             from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+            from cs_metrics.expr_types import check_frame_types
 
             accounts = self.source("accounts")
             cols = set(self.columns("accounts"))
@@ -321,6 +324,7 @@ class Context:
                         f"{did_you_mean(unknown[0], cols)}, which the accounts source does not have "
                         f"(at {self.spec.where('dimensions', d)})"
                     )
+                check_frame_types(e, accounts, self.spec, ("dimensions", d), f"dimension {d}")
                 exprs.append(e.to_narwhals().cast(nw.String).alias(d))
             return accounts.select(nw.col("account_id"), *exprs).unique(["account_id"], keep="any")
 

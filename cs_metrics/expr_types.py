@@ -14,10 +14,10 @@ from typing import Any
 import narwhals.stable.v2 as nw
 from sqlglot import exp
 
-from cs_metrics.errors import ExprError
+from cs_metrics.errors import ExprError, Problem, SpecError
 from cs_metrics.expr import _DATE_RE, Expr, _chain, _Translator
 
-__all__ = ["DTYPE_KINDS", "dtype_kind", "frame_type_error", "type_error"]
+__all__ = ["DTYPE_KINDS", "check_frame_types", "dtype_kind", "frame_type_error", "type_error"]
 
 _BUCKET_RE = re.compile(r"[<>~≤≥]?\s*\d[\d\s.,%+kKmM<>–-]*")  # 51-200, 1,000+, <10, 10k-50k
 
@@ -83,6 +83,46 @@ def frame_type_error(expr: Expr, frame: Any) -> ExprError | None:
         return [str(v) for v in rows[column].to_list()]
 
     return type_error(expr, kinds, values)
+
+
+def check_frame_types(
+    expr: Expr, frame: Any, spec: Any, path: tuple[Any, ...] = (), what: str = ""
+) -> None:
+    """Raise a SpecError located at the expression in the spec when it compares a column
+    with a value of another kind in ``frame`` (a column typed only by the data, e.g. an
+    accounts attribute holding buckets like '51-200'): run before the engine, which would
+    fail with an unlocated error. ``path`` is the expression's place in the spec; without
+    it (a metric's filter or option), the spec is searched for the expression's text."""
+    err = frame_type_error(expr, frame)
+    if err is None:
+        return
+    if not path:
+        data = getattr(spec.loaded, "data", None)
+        metrics = data.get("metrics") if isinstance(data, dict) else None
+        found = _find_text(metrics, expr.text, ("metrics",)) or _find_text(data, expr.text)
+        path, what = found or ((), what)
+    what = what or ".".join(str(p) for p in path) or "expression"
+    raise SpecError(
+        f"invalid spec {spec.path}",
+        [Problem(f"{what}: {err.message}", spec.where(*path), code="expression-type")],
+    )
+
+
+def _find_text(data: Any, text: str, path: tuple[Any, ...] = ()) -> tuple[tuple, str] | None:
+    """(path, dotted name) of the first string in the spec equal to ``text``."""
+    if isinstance(data, str):
+        return (path, ".".join(str(p) for p in path)) if data.strip() == text.strip() else None
+    items = (
+        data.items()
+        if isinstance(data, dict)
+        else enumerate(data)
+        if isinstance(data, list)
+        else ()
+    )
+    for key, value in items:
+        if (found := _find_text(value, text, (*path, key))) is not None:
+            return found
+    return None
 
 
 # --------------------------------------------------------------------------- types

@@ -263,6 +263,7 @@ def account_segments(spec: Spec, health: Health) -> pl.DataFrame:
     expr: nw.Expr = nw.lit(None, nw.String)
     for i, seg in reversed(list(enumerate(health.segments or []))):
         from cs_metrics.expr import parse_expr  # sqlglot: only for specs with SQL text
+        from cs_metrics.expr_types import check_frame_types
 
         parsed = parse_expr(seg.when)
         unknown = sorted(c for c in parsed.columns if c not in cols)
@@ -272,6 +273,8 @@ def account_segments(spec: Spec, health: Health) -> pl.DataFrame:
                 f"column {unknown[0]!r}{did_you_mean(unknown[0], cols)}, which the accounts "
                 "source does not have"
             )
+        where = ("health", "segments", i, "when")
+        check_frame_types(parsed, accounts, spec, where, f"health.segments.{seg.name}.when")
         cond = parsed.to_narwhals().fill_null(False)
         expr = nw.when(cond).then(nw.lit(seg.name)).otherwise(expr)
     out = accounts.select(nw.col("account_id").alias("account"), expr.alias("segment"))

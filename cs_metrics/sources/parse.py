@@ -315,7 +315,7 @@ def _infer_attributes(frame: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     ]
     if not text_cols:
         return frame
-    sample = frame.select(text_cols).head(5000).collect()
+    sample = frame.select(text_cols).head(5000).collect()  # scan_source explains a failure
     casts = []
     for c in text_cols:
         s = sample[c].str.strip_chars()

@@ -21,7 +21,6 @@ from cs_metrics.sources.head import (
 )
 from cs_metrics.sources.parse import (
     _DTYPE_NAMES,
-    MONEY_COLUMNS,
     MONEY_LIMIT,
     _already_typed,
     _check,
@@ -45,6 +44,9 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     import polars as pl
+
+
+OWN_IDS = ("order_id", "ticket_id")  # required in the header, not on every row
 
 
 # ---- scanning ----------------------------------------------------------------------------
@@ -146,6 +148,10 @@ def scan_source(
             parsed = _parse(name, dtype, current, source.options, sample)
             exprs.append(parsed.alias(name))
             raw = pl.col(name).cast(pl.String)
+            # a preset's own rules drop rows it cannot use (a future Recurly activation)
+            # (a row's own id may be empty: an order without order_id is still an order)
+            if name in canon and canon[name][1] and name not in OWN_IDS and not source.preset:
+                file_checks.append(_required_check(lf, path, role, name, original, raw))
             if dtype != "string" and not _already_typed(current, dtype):
                 file_checks.append(
                     _check(
@@ -160,7 +166,7 @@ def scan_source(
                     )
                 )
             if dtype == "float":
-                limit = MONEY_LIMIT if name in MONEY_COLUMNS else float("inf")
+                limit = MONEY_LIMIT  # amounts, scores, rates, usage values alike
                 file_checks.append(
                     _check(
                         lf,
@@ -204,7 +210,10 @@ def scan_source(
         frames.append(lf.with_columns(pl.lit(str(path)).alias("__file")))
     frame = pl.concat(frames, how="diagonal_relaxed") if len(frames) > 1 else frames[0]
     if role == "accounts" and infer_attributes:
-        frame = _infer_attributes(frame, source)
+        try:
+            frame = _infer_attributes(frame, source)
+        except pl.exceptions.PolarsError as exc:  # the first rows cannot be read (a quote)
+            raise explain_read_error([Scanned(role, frame, files, source=source)], exc) from None
     out_cols = [c for c in frame.collect_schema().names() if not c.startswith("__")]
     if role == "subscriptions" and {"subscription_id", "start_date"} <= set(out_cols):
         notices.append(_overlap_notice(frame, out_cols))
@@ -217,6 +226,27 @@ def scan_source(
         source,
         list(dict.fromkeys(warnings)),
         notices,
+    )
+
+
+def _required_check(
+    lf: pl.LazyFrame, path: Path, role: str, name: str, original: str, raw: pl.Expr
+) -> pl.LazyFrame:
+    """A required column left empty: an error, never a row silently left out of the sums.
+    A row with fewer fields than the header reads its missing fields as empty (polars
+    cannot tell the two apart), so a short row missing a required value lands here."""
+    import polars as pl
+
+    return _check(
+        lf,
+        path,
+        role,
+        name,
+        original,
+        raw.is_null() | (raw.str.strip_chars() == ""),
+        pl.lit(""),
+        f"is empty, but every {role} row needs a {name} (a row with fewer fields than the "
+        "header has its last ones empty): fill it in the export, or remove the row",
     )
 
 
