@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from cs_metrics.cli import signals as _signals
+from cs_metrics import interrupts as _signals
 
 _signals.startup()  # first: a Ctrl-C while the rest imports is an interrupt, not a traceback
 

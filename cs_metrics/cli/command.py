@@ -30,7 +30,7 @@ from typing import Any, TypeVar, overload
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup
 
-from cs_metrics.cli import signals
+from cs_metrics import interrupts as signals
 from cs_metrics.cli.options import ColorOpt, DebugOpt, QuietOpt
 from cs_metrics.errors import CsmError, ExitCode
 from cs_metrics.output import Output, debug_enabled, silence_stdout, stdout_error

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cs_metrics import api
-from cs_metrics.cli import signals
+from cs_metrics import interrupts as signals
 from cs_metrics.cli.command import command
 from cs_metrics.cli.options import AsOfOpt, EngineOpt, PeriodOpt, PolicyOpt, SpecOpt
 from cs_metrics.errors import CsmError, ExitCode
@@ -69,6 +69,7 @@ def report(
         reports = api.reports(loaded, name, out_dir=out_dir)
         label = api.report_period(loaded, period, as_of).label
         for settings in reports:
+            signals.arm()  # a signal held while the previous bundle was swapped in: now
             current = settings.name
             one = time.monotonic()
             run = api.report(

@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from cs_metrics import interrupts
 from cs_metrics.atomic import _output_error as one_file
 from cs_metrics.atomic import fsync_dir, fsync_file, umask
 from cs_metrics.errors import OutputError
@@ -74,6 +75,7 @@ def write_bundle(target: Path, files: dict[str, Writer], manifest: dict[str, Any
             )
             os.chmod(tmp, 0o777 & ~umask())
             fsync_dir(tmp)
+            interrupts.hold()  # the swap and what follows finish: a signal now waits
             if target.exists():
                 old = parent / f".{target.name}.{OLD_TAG}-{secrets.token_hex(4)}"
                 os.rename(target, old)

@@ -118,6 +118,13 @@ def arm() -> None:
         raise KeyboardInterrupt
 
 
+def hold() -> None:
+    """The point of no return (a report bundle is being swapped in): from here on a signal
+    is only recorded, so the run finishes and its log line says ok; a next step of the
+    command (:func:`arm`) raises it."""
+    _state.armed = False
+
+
 def interrupted() -> bool:
     """Whether a signal came and has not been raised yet (start-up, or no command ran)."""
     return _state.pending
