@@ -69,8 +69,8 @@ def report(
         reports = api.reports(loaded, name, out_dir=out_dir)
         label = api.report_period(loaded, period, as_of).label
         for settings in reports:
-            signals.arm()  # a signal held while the previous bundle was swapped in: now
             current = settings.name
+            signals.arm()  # a signal held while the previous bundle was swapped in: now
             one = time.monotonic()
             run = api.report(
                 loaded, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine
