@@ -36,6 +36,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class _State:
     armed = False  # a command runs: a signal raises KeyboardInterrupt
     pending = False  # a signal came during start-up, not raised yet
+    held = False  # past a report's point of no return: a signal waits (hold)
     raised = False  # the interrupt is under way: later signals are ignored
     count = 0
     program = False  # this process is the csm program (not a test runner, not a library user)
@@ -106,12 +107,13 @@ def handling() -> Iterator[None]:
 
 def _reset() -> None:
     _state.armed, _state.pending, _state.raised, _state.count = False, False, False, 0
+    _state.held = False
 
 
 def arm() -> None:
     """From now on a signal raises ``KeyboardInterrupt``; one that came during start-up is
     raised here. A command calls this as its first step, inside its error handling."""
-    _state.armed = True
+    _state.armed, _state.held = True, False
     if _state.pending:
         _state.pending = False
         _state.raised = True
@@ -121,10 +123,22 @@ def arm() -> None:
 def hold() -> None:
     """The point of no return (a report bundle is being swapped in): from here on a signal
     is only recorded, so the run finishes and its log line says ok; a next step of the
-    command (:func:`arm`) raises it."""
-    _state.armed = False
+    command (:func:`arm`) raises it; if none follows, the run ends as it would have."""
+    _state.armed, _state.held = False, True
+
+
+def received() -> bool:
+    """Whether SIGINT or SIGTERM came during this invocation (an error that follows one is
+    its consequence: polars turns a KeyboardInterrupt inside its own calls into others)."""
+    return _state.count > 0 or _state.raised or _state.pending
+
+
+def program() -> bool:
+    """Whether this process is the csm program (not a test runner, not a library user)."""
+    return _state.program
 
 
 def interrupted() -> bool:
-    """Whether a signal came and has not been raised yet (start-up, or no command ran)."""
-    return _state.pending
+    """Whether a signal came and has not been raised yet (start-up, or no command ran); one
+    held past a report's point of no return does not count: that run finished."""
+    return _state.pending and not _state.held

@@ -19,9 +19,11 @@ into the same one-line ``error: ...`` with a hint to ``--help`` by :class:`CsmGr
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import inspect
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -87,11 +89,13 @@ def _wrap(fn: F, arm: bool) -> F:
         except BrokenPipeError:
             silence_stdout()
             raise typer.Exit(0) from None
-        except Exception as exc:
-            internal(out, exc, show_traceback)
         except BaseException as exc:  # a Rust panic inside polars is a BaseException
             if isinstance(exc, SystemExit | GeneratorExit):
                 raise
+            if signals.received():  # the error followed a signal (polars re-wraps it)
+                signals.caught()
+                out.error("interrupted")
+                raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
             internal(out, exc, show_traceback)
 
     sig = inspect.signature(fn, eval_str=True)
@@ -177,6 +181,13 @@ class CsmGroup(TyperGroup):
                     code = int(ExitCode.CANT_CREATE)
         if not standalone_mode:
             return code
+        if code == int(ExitCode.INTERRUPTED) and signals.program():
+            # interrupted: leave now, so that no step of Python's shutdown (nor a signal
+            # polars noted) can turn exit 130 into a death by SIGINT (-2)
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(Exception):
+                    stream.flush()
+            os._exit(code)
         sys.exit(code)
 
 

@@ -92,7 +92,9 @@ def report(
     except BaseException as exc:  # the log line records failures too, then the error policy
         if isinstance(exc, CsmError):
             status, code = "failed", int(exc.exit_code)
-        elif isinstance(exc, KeyboardInterrupt):
+        elif isinstance(exc, KeyboardInterrupt) or (
+            signals.received() and not isinstance(exc, SystemExit | GeneratorExit | typer.Exit)
+        ):  # an error that follows a signal is the interrupt (polars re-wraps it)
             signals.caught()
             status, code = "interrupted", int(ExitCode.INTERRUPTED)
         elif isinstance(exc, SystemExit | GeneratorExit | typer.Exit):
