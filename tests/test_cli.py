@@ -1249,3 +1249,20 @@ def test_xlsx_quarters_are_dates_shown_as_the_quarter(spec, tmp_path):
     cell = openpyxl.load_workbook(target)["metrics"].cell(2, 1)
     assert cell.value == datetime(2026, 1, 1)
     assert cell.number_format == 'yyyy"-Q1"'
+
+
+@pytest.mark.parametrize(
+    ("args", "shown"),
+    [
+        ("health --top 0", "'--top': 0 is not a whole number of 1 or more"),
+        ("alerts --top x", "'--top': 'x' is not a whole number of 1 or more"),
+        ("health --backtest --horizon -1", "'--horizon': -1 is not a whole number of 1 or more"),
+        ("sample --accounts 0 -o out", "'--accounts': 0 is not a whole number of 1 or more"),
+    ],
+)
+def test_counts_of_one_or_more_are_usage_errors_in_words(args, shown):
+    """--top, --horizon, --accounts and --months take N >= 1: exit 2 with the option and the
+    rule in words (not Click's ``x>=1``), and the help shows no ``[x>=1]``."""
+    invoke(args, code=2, stderr=shown)
+    command = args.split()[0]
+    assert "x>=" not in invoke(f"{command} --help").stdout

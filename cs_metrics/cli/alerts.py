@@ -16,6 +16,7 @@ from cs_metrics.cli.options import (
     PeriodOpt,
     PolicyOpt,
     SpecOpt,
+    count,
     output_kind,
 )
 from cs_metrics.errors import ExitCode
@@ -58,7 +59,9 @@ def alerts(
     ] = None,
     top: Annotated[
         int | None,
-        typer.Option("--top", metavar="N", min=1, help="only the first N hits of each playbook"),
+        typer.Option(
+            "--top", metavar="N", parser=count, help="only the first N hits of each playbook"
+        ),
     ] = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,

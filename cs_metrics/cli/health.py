@@ -20,6 +20,7 @@ from cs_metrics.cli.options import (
     SpecOpt,
     ToOpt,
     check_by,
+    count,
     output_kind,
 )
 from cs_metrics.errors import UsageError
@@ -41,7 +42,9 @@ def health(
     ] = None,
     top: Annotated[
         int | None,
-        typer.Option("--top", metavar="N", min=1, help="only the first N accounts after sorting"),
+        typer.Option(
+            "--top", metavar="N", parser=count, help="only the first N accounts after sorting"
+        ),
     ] = None,
     sort: Annotated[
         str,
@@ -62,7 +65,10 @@ def health(
     from_: FromOpt = None,
     to: ToOpt = None,
     horizon: Annotated[
-        int, typer.Option("--horizon", metavar="N", min=1, help="backtest: periods to look ahead")
+        int,
+        typer.Option(
+            "--horizon", metavar="N", parser=count, help="backtest: periods to look ahead"
+        ),
     ] = 3,
     policy: PolicyOpt = None,
     engine: EngineOpt = "polars",

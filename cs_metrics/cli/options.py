@@ -15,6 +15,22 @@ if TYPE_CHECKING:
     from cs_metrics.output import Output
     from cs_metrics.spec import Spec
 
+
+def count(value: object) -> int:
+    """A whole number of 1 or more (``parser=`` of --top, --horizon ...): the help shows "N",
+    not Click's ``[x>=1]``, and a wrong value is named as such."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    else:
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a whole number of 1 or more") from None
+    if number < 1:
+        raise typer.BadParameter(f"{number} is not a whole number of 1 or more")
+    return number
+
+
 SpecOpt = Annotated[
     Path | None,
     typer.Option(
@@ -137,7 +153,7 @@ LayoutOpt = Annotated[
 ]
 TopOpt = Annotated[
     int | None,
-    typer.Option("--top", metavar="N", min=1, help="only the first N rows after sorting"),
+    typer.Option("--top", metavar="N", parser=count, help="only the first N rows after sorting"),
 ]
 
 

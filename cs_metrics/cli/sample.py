@@ -10,6 +10,7 @@ import typer
 
 from cs_metrics import api
 from cs_metrics.cli.command import command
+from cs_metrics.cli.options import count
 from cs_metrics.output import Output
 from cs_metrics.scaffold import SPEC_NAME
 
@@ -21,10 +22,10 @@ def sample(
         typer.Option("--output", "-o", metavar="DIR", help="directory to write the exports into"),
     ] = Path("sample_data"),
     accounts: Annotated[
-        int, typer.Option("--accounts", metavar="N", min=1, help="number of accounts")
+        int, typer.Option("--accounts", metavar="N", parser=count, help="number of accounts")
     ] = 300,
     months: Annotated[
-        int, typer.Option("--months", metavar="N", min=1, help="months of history")
+        int, typer.Option("--months", metavar="N", parser=count, help="months of history")
     ] = 24,
     seed: Annotated[
         int, typer.Option("--seed", metavar="N", help="random seed (same seed, same files)")
