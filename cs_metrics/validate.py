@@ -62,6 +62,17 @@ def _findings(role: str, sc: Scanned) -> list[tuple[str, pl.LazyFrame, str]]:
     if key and key in cols:
         dup = f.filter(pl.col(key).is_not_null() & pl.col(key).is_duplicated())
         out.append(("warning", dup.select(*base), f"duplicate {key} values"))
+    if role == "invoices" and "invoice_id" in cols:
+        # lines may share an invoice id (one invoice, several lines, all billed), but two lines
+        # alike in every column are more often an export that repeated them: both are billed
+        same = f.filter(pl.struct(sorted(cols)).is_duplicated())
+        out.append(
+            (
+                "warning",
+                same.select(*base),
+                "invoice lines alike in every column (both billed: did the export repeat them?)",
+            )
+        )
     if role in ("subscriptions", "invoices") and "amount" in cols:
         neg = f.filter(pl.col("amount") < 0)
         if role == "invoices" and "line_type" in cols:

@@ -418,6 +418,14 @@ def test_invoice_lines_may_share_an_invoice_id(tmp_path):
     write(tmp_path, csv_text(header, [row, row]))
     r = run(project(tmp_path, "invoices"), 0)
     assert value_of(r) == pytest.approx(200)  # 100 + 100: both lines are billed
+    # two lines alike in every column are still both billed, but csm validate asks whether the
+    # export repeated them; lines that differ (here the amount) are no finding
+    alike = ["warning", "invoice lines alike in every column", "rows 2, 3"]
+    run(project(tmp_path, "invoices"), 0, alike, command="validate")
+    assert header[-1] == "amount"
+    write(tmp_path, csv_text(header, [row, [*row[:-1], "150"]]))
+    r = run(project(tmp_path, "invoices"), 0, command="validate")
+    assert "alike in every column" not in r.stderr + r.stdout
 
 
 def test_overlapping_subscription_rows_are_a_warning(tmp_path):
