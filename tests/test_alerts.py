@@ -200,6 +200,25 @@ def test_cli_output_file(spec_path, tmp_path):
     invoke(f"alerts --spec {spec_path} -p 2026-03 -o {tmp_path / 'x.csv'} -f json", code=2)
 
 
+def test_cli_markdown_is_grouped_by_playbook(spec_path, tmp_path):
+    """Markdown is for people (a wiki page, a chat): one section per playbook with its
+    severity, count and action once, then the accounts and their values as the table shows
+    them; the same text on stdout and in -o FILE.md."""
+    res = invoke(f"alerts --spec {spec_path} -p 2026-03 -f markdown")
+    text = res.stdout
+    assert text.startswith("## Alerts · 2026-03\n")
+    # most severe first: shrink (critical) then mrr_drop (high); each heading once
+    assert text.index("### shrink · critical · 1 account") < text.index("### mrr_drop · high")
+    assert text.count("Action: Escalate") == 1 and text.count("Action: Call them") == 1
+    # a2's MRR 200 -> 0: -100.0 %, right-aligned, beside its name; no empty value columns
+    assert "| a2 | Beta | -100.0 % |" in text
+    shrink = text.split("### shrink")[1].split("###")[0]
+    assert "| account | name | mrr_change |" in shrink and "|---|---|---:|" in shrink
+    out = tmp_path / "alerts.md"
+    invoke(f"alerts --spec {spec_path} -p 2026-03 -o {out}", stderr="wrote")
+    assert out.read_text() == text
+
+
 def test_cli_no_alerts(tmp_path):
     path = write_spec(tmp_path, BASE, FILES)
     res = invoke(

@@ -79,7 +79,7 @@ def alerts(
     Example: csm alerts --sort mrr --top 5
     """
     from cs_metrics import render  # polars: not at `csm --help`
-    from cs_metrics.render import terminal
+    from cs_metrics.render import markdown, terminal
 
     if severity is not None:
         api.severity_rank(severity)
@@ -116,6 +116,7 @@ def alerts(
         title="csm alerts",
         warnings=found.warnings,
         counts=counts,
+        markdown=lambda f: markdown.alerts_markdown(f, label, found.units, found.currency),
     )
     if hits.height:
         out.info(f"{hits.height} alert{'s' if hits.height != 1 else ''} in {label}")

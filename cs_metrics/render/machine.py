@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -328,14 +328,23 @@ def emit_frame(
     warnings: Iterable[str] = (),
     md_float: str | None = None,
     counts: Iterable[str] = (),
+    markdown: Callable[[pl.DataFrame], str] | None = None,
 ) -> None:
     """Warnings to stderr, then the frame to ``-o`` FILE, as a table (``table(console)``) or
     as text on stdout: the output step of the commands that print plain record frames.
-    ``counts`` name float columns holding counts: integers when every value is whole."""
+    ``counts`` name float columns holding counts: integers when every value is whole;
+    ``markdown`` writes the markdown for people (grouped) instead of one record table."""
     for w in warnings:
         out.warn(w)
     frame = integer_counts(frame, counts)
-    if output and output != "-":
+    if kind == "markdown" and markdown is not None:
+        text = markdown(frame)
+        if output and output != "-":
+            atomic_write_text(Path(output), text)
+            out.info(f"wrote {output}")
+        else:
+            out.data(text)
+    elif output and output != "-":
         write_frame(frame, Path(output), kind, title=title, md_float=md_float)
         out.info(f"wrote {output}")
     elif kind == "table":

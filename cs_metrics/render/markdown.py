@@ -83,3 +83,42 @@ def blocks_markdown(blocks: list[Block]) -> str:
             lines += [f"- {md_escape(n)}" for n in block.notes]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
+
+
+def alerts_markdown(
+    frame: pl.DataFrame, period: str, units: dict[str, str] | None = None, currency: str = "USD"
+) -> str:
+    """The alert hits for people, as the terminal groups them: a section per playbook (most
+    severe first, as the frame is ordered) with its severity, count and action once, then a
+    row per account with its name, owner and the values its condition used."""
+    from cs_metrics.render.terminal import ALERT_FIXED, alert_value, people_columns
+
+    units = units or {}
+    if not frame.height:
+        return f"_No alerts fired in {md_escape(period)}._\n"
+    people = people_columns(frame)
+    parts = [f"## Alerts · {md_escape(period)}"]
+    for (alert,) in frame.select("alert").unique(maintain_order=True).rows():
+        hits = frame.filter(pl.col("alert") == alert)
+        first = hits.row(0, named=True)
+        n = hits.height
+        values = [c for c in hits.columns if c not in ALERT_FIXED and hits[c].drop_nulls().len()]
+        lines = [
+            f"### {md_escape(alert)} · {md_escape(str(first['severity']))} · "
+            f"{n} account{'s' if n != 1 else ''}"
+        ]
+        if first["action"]:
+            lines += ["", f"Action: {md_cell(first['action'])}"]
+        headers = ["account", *people, *values]
+        right = {i for i, c in enumerate(headers) if c in values and hits.schema[c].is_numeric()}
+        rows = [
+            [
+                str(r["account"]),
+                *["" if r[c] is None else str(r[c]) for c in people],
+                *[alert_value(r[c], units.get(c, ""), currency) for c in values],
+            ]
+            for r in hits.iter_rows(named=True)
+        ]
+        lines += ["", *md_table(headers, rows, right)]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts) + "\n"
