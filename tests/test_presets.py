@@ -75,15 +75,63 @@ def test_stripe_subscriptions_export(tmp_path):
     # sub_2 cus_B 1200.00 / 12 = 100 from Nov 15, canceled: Ended At Jan 10 -> 0 in Jan
     # sub_3 cus_C trialing until Feb 3: paid from the trial's end -> 49 in Feb only
     # sub_4 cus_D incomplete_expired: never paid, dropped
-    # sub_5 cus_E past_due 30: still counted (a policy may say otherwise; not the preset)
-    # sub_6 cus_F unpaid 20 from Dec 5: ends at its unpaid period's start, Jan 5
+    # sub_5 cus_E past_due 30 and sub_6 cus_F unpaid 20 from Dec 5: still counted under the
+    # default policy (past-due and unpaid rows are the definition policy's to end, not the
+    # preset's: test_stripe_export_under_each_policy)
     # sub_7 cus_G 10 from Jan 15, cancel at period end: ends at Current Period End, Feb 15
     assert num(v, "2025-12", "mrr") == pytest.approx(98 + 100 + 30 + 20)  # 248
-    assert num(v, "2026-01", "mrr") == pytest.approx(98 + 30 + 10)  # 138
-    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30)  # 177
+    assert num(v, "2026-01", "mrr") == pytest.approx(98 + 30 + 20 + 10)  # 158
+    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30 + 20)  # 197
     assert num(v, "2025-12", "customers") == 4  # A B E F
-    assert num(v, "2026-01", "customers") == 3  # A E G
-    assert num(v, "2026-02", "customers") == 3  # A C E
+    assert num(v, "2026-01", "customers") == 4  # A E F G
+    assert num(v, "2026-02", "customers") == 4  # A C E F
+
+
+# The same export under each definition policy: the preset gives the policies the columns
+# they read (status, status_date = Current Period Start, canceled_at, paid_through =
+# Current Period End). cus_E is past_due since Jan 10, cus_F unpaid since Jan 5; cus_B
+# (yearly, 100/month) was canceled on Jan 10 but paid through Nov 15 2026.
+#   January (at Jan 31)                               February (at Feb 28)
+#   chartmogul  A 98 + E 30 + F 20 + G 10 = 158       A 98 + C 49 + E 30 + F 20 = 197
+#   baremetrics E and F count 30 days: Feb 9, Feb 4   E, F gone:  98 + 49 = 147
+#               so at Jan 31 as chartmogul: 158
+#   stripe      F churns at once (Jan 5): 98+30+10=138 98 + 49 + 30 = 177
+#   profitwell  F churns at once; B kept to the end   98 + 100 + 49 + 30 = 277
+#               of its paid period: 98+100+30+10=238
+STRIPE_BY_POLICY = {
+    "chartmogul": (158, 197),
+    "baremetrics": (158, 147),
+    "stripe": (138, 177),
+    "profitwell": (238, 277),
+}
+
+
+@pytest.mark.parametrize("policy", list(STRIPE_BY_POLICY))
+def test_stripe_export_under_each_policy(tmp_path, policy):
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: stripe_subscriptions.csv, preset: stripe}",
+        "mrr: {type: mrr}",
+        "stripe_subscriptions.csv",
+        extra=f"policy: {policy}\n",
+    )
+    v = compute(spec, stderr=[])
+    jan, feb = STRIPE_BY_POLICY[policy]
+    assert num(v, "2026-01", "mrr") == pytest.approx(jan)
+    assert num(v, "2026-02", "mrr") == pytest.approx(feb)
+
+
+def test_stripe_export_churn_at_the_cancellation_request(tmp_path):
+    # cus_G asked on Jan 20 to cancel at the period's end (Feb 15): with churn_date
+    # canceled_at it stops counting on Jan 20, so at Jan 31: 158 - 10 = 148
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: stripe_subscriptions.csv, preset: stripe}",
+        "mrr: {type: mrr}",
+        "stripe_subscriptions.csv",
+        extra="definitions: {churn_date: canceled_at}\n",
+    )
+    assert num(compute(spec), "2026-01", "mrr") == pytest.approx(148)
 
 
 def test_stripe_times_are_utc_and_follow_the_timezone_option(tmp_path):
@@ -147,6 +195,29 @@ def test_chargebee_subscriptions(tmp_path):
     assert num(v, "2026-01", "mrr") == pytest.approx(30 + 10)  # 40
     assert num(v, "2026-02", "mrr") == pytest.approx(30 + 20 + 10)  # 60
     assert num(v, "2026-02", "customers") == 3  # cust_1 cust_3 cust_5
+
+
+def test_chargebee_ui_export_with_table_prefixes(tmp_path):
+    """Chargebee's Import & Export download names columns `subscriptions.<field>` and the
+    customer `customers.id`, and may write statuses as words ('In Trial', 'Non Renewing')."""
+    (tmp_path / "Subscriptions.csv").write_text(
+        "subscriptions.id,customers.id,subscriptions.plan_id,subscriptions.plan_quantity,"
+        "subscriptions.plan_unit_price,subscriptions.billing_period,"
+        "subscriptions.billing_period_unit,subscriptions.currency_code,subscriptions.status,"
+        "subscriptions.started_at,subscriptions.trial_end,subscriptions.cancelled_at,"
+        "subscriptions.current_term_end\n"
+        "s1,c1,basic,1,1000,1,month,USD,Active,2025-12-01,,,2026-03-01\n"
+        "s2,c2,basic,2,1000,1,month,USD,Future,2026-03-01,,,\n"
+        "s3,c3,pro,1,6000,3,month,USD,Non Renewing,2025-12-01,,2026-06-01,2026-03-01\n"
+        "s4,c4,basic,1,1000,1,month,USD,In Trial,2026-01-20,2026-02-03,,2026-02-03\n"
+    )
+    spec = project(tmp_path, "subscriptions: {path: Subscriptions.csv, preset: chargebee}", REVENUE)
+    v = compute(spec)
+    # c1 1000 c = 10.00 monthly; c2 Future: dropped; c3 6000 c = 60.00 per 3 months = 20
+    # until its scheduled cancellation (Jun 1); c4 in trial to Feb 3: 10 from Feb 3
+    assert num(v, "2026-01", "mrr") == pytest.approx(10 + 20)
+    assert num(v, "2026-02", "mrr") == pytest.approx(10 + 20 + 10)
+    assert num(v, "2026-02", "customers") == 3
 
 
 def test_recurly_subscriptions(tmp_path):
@@ -214,8 +285,8 @@ def test_a_subscription_canceled_during_its_trial_never_paid(tmp_path):
     r = invoke(["compute", "--spec", spec, "-f", "csv", "--period", "2026-02"])
     assert "warning" not in r.stderr
     v = {(x["period"], x["metric"]): x["value"] for x in csv.DictReader(io.StringIO(r.stdout))}
-    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30)  # as without sub_9
-    assert num(v, "2026-02", "customers") == 3
+    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30 + 20)  # as without sub_9
+    assert num(v, "2026-02", "customers") == 4
 
 
 # ---- support -----------------------------------------------------------------------------

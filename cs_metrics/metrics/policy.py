@@ -36,7 +36,7 @@ DEFAULT_POLICY = "chartmogul"
 
 # subscription status values (lower-cased) that each option reads
 TRIAL_STATUSES = ("trialing", "trial", "in_trial", "free_trial")
-PAST_DUE_STATUSES = ("past_due", "past due", "delinquent")
+PAST_DUE_STATUSES = ("past_due", "delinquent")
 UNPAID_STATUSES = ("unpaid",)
 
 # metric types whose value the logo-churn options change (besides formulas over them)
@@ -284,7 +284,8 @@ def adjust_lines(
     frame, cols = _discounts(ctx, role, frame, cols, opts["discounts"])
     if role != "subscriptions":
         return frame, cols
-    status = nw.col("status").str.to_lowercase().str.strip_chars()
+    # 'Past Due', 'past-due' and past_due are one status (exports write them all)
+    status = nw.col("status").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s-]+", "_")
     if opts["trials"] == "excluded" and "status" in cols:
         frame = frame.filter(status.is_null() | ~status.is_in(TRIAL_STATUSES))
     end = nw.col("end_date") if "end_date" in cols else nw.lit(None, nw.Date)

@@ -36,6 +36,11 @@ ZERO_DECIMAL = frozenset(
     ]
 )
 
+# statuses (normalised: lower case, spaces and dashes as _) of a trial: the preset starts
+# MRR at the trial's end itself, so its status column leaves them empty for the policies
+TRIAL_STATES = ("trialing", "in_trial", "trial", "free_trial")
+
+
 # interval unit -> months (the same month lengths as sources.INTERVAL_MONTHS)
 UNIT_MONTHS = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "quarter": 3.0, "year": 12.0}
 
@@ -66,6 +71,9 @@ class Layout:
     resolved_if: tuple[str, ...] = ()  # resolved_at only when the status is one of these
     rules: tuple[str, ...] = ()  # vendor-specific derivations (see _RULES_TEXT/_RULES_TYPED)
     hint: str = ""  # added to the wrong-layout error (e.g. which column to map)
+    # canonical column -> the helper it copies: the columns the definition policies read
+    # (status, status_date, canceled_at, paid_through; metrics/policy.py)
+    policy_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,17 @@ STRIPE_SUBSCRIPTIONS = Layout(
         _c("_cancel_at_period_end", "Cancel At Period End"),
     ),
     exclude={"_status": ("incomplete", "incomplete_expired")},
-    ends={"canceled": ("_canceled_at",), "unpaid": ("_period_start",)},
+    ends={"canceled": ("_canceled_at",)},
     scheduled_end=("_cancel_at_period_end", "_period_end"),
     paid_from_trial_end=True,
+    # past_due / unpaid: since the current period's renewal invoice (its start); unpaid and
+    # past-due rows are the policy's to end (unpaid_days, past_due_days)
+    policy_columns={
+        "status": "_status",
+        "status_date": "_period_start",
+        "canceled_at": "_canceled_at",
+        "paid_through": "_period_end",
+    },
 )
 
 _STRIPE_LINE_COMMON = (
@@ -178,7 +194,7 @@ CHARGEBEE_SUBSCRIPTIONS = Layout(
     "Chargebee subscriptions export (subscription fields as the API names them)",
     CHARGEBEE_FIELDS,
     (
-        _cb("account_id", "customer_id", required=True),
+        _cb("account_id", "customer_id", "customers.id", required=True),
         _cb(
             "start_date",
             "started_at",
@@ -205,6 +221,7 @@ CHARGEBEE_SUBSCRIPTIONS = Layout(
     exclude={"_status": ("future",)},
     ends={"paused": ("_pause_date", "_term_end"), "transferred": ("_term_end",)},
     paid_from_trial_end=True,
+    policy_columns={"status": "_status", "paid_through": "_term_end"},
 )
 
 RECURLY_SUBSCRIPTIONS = Layout(
@@ -232,10 +249,16 @@ RECURLY_SUBSCRIPTIONS = Layout(
         _c("subscription_id", "uuid", "subscription_uuid"),
         _c("_trial_end", "trial_ends_at", kind="time"),
         _c("_period_end", "current_period_ends_at", kind="time"),
+        _c("_canceled_at", "canceled_at", "subscription_canceled_at", kind="time"),
     ),
     exclude={"_status": ("future", "failed")},
     ends={"paused": ("_period_end",)},
     paid_from_trial_end=True,
+    policy_columns={
+        "status": "_status",
+        "canceled_at": "_canceled_at",
+        "paid_through": "_period_end",
+    },
 )
 
 BAREMETRICS_SUBSCRIPTIONS = Layout(
