@@ -361,7 +361,8 @@ def test_typeform_responses_with_the_question_mapped(tmp_path):
         "typeform_responses.csv",
     )
     v = compute(spec)
-    # January: 9 6 10 8 -> promoters 2 (9, 10), detractors 1 (6)
+    # January: 9 6 10 8 -> promoters 2 (9, 10), detractors 1 (6); the partial response
+    # (Response Type partial, a 0 never submitted) is not read
     assert num(v, "2026-01", "nps") == pytest.approx(100 * (2 - 1) / 4)  # 25
     assert num(v, "2026-02", "nps") == pytest.approx(-100)  # one 2
 

@@ -390,7 +390,10 @@ TYPEFORM_RESPONSES = Layout(
         _c("submitted_at", "Submit Date (UTC)", "submitted_at", required=True, kind="time"),
         _c("score", "score", required=True),
         _c("respondent_id", "#", "Response ID", "token", "response_id"),
+        _c("_response_type", "Response Type", "response_type"),
     ),
+    # a partial response (no Submit Date) was never submitted: not a survey response
+    exclude={"_response_type": ("partial",)},
     hint="Typeform names each answer column after its question: map the score with "
     "columns: {score: <question text>} and the account hidden field with account_id",
 )
