@@ -110,6 +110,33 @@ def test_policy_option_overrides_the_spec(tmp_path, policy):
     check(computed(spec, "--policy", policy), EXPECTED[policy])
 
 
+# The issue's own example, alone: four customers all of March (a1-a4, 100 each) and one,
+# b1, that signs up on Mar 5 and cancels on Mar 20. Nothing else differs, so only the
+# logo-churn options move the rate:
+#   chartmogul  b1 left out:                        0 / 4           = 0
+#   baremetrics b1 in the numerator:                1 / 4           = 0.25
+#   stripe      b1 in the numerator and denominator: 1 / (4 + 1)    = 0.2
+#   profitwell  b1 left out (a first-month cancellation is not churn): 0 / 4 = 0
+# MRR at Mar 31 is 400 under every policy (b1 is gone by then).
+SAME_MONTH = """
+    account_id,start_date,end_date,amount
+    a1,2026-01-01,,100
+    a2,2026-01-01,,100
+    a3,2026-01-01,,100
+    a4,2026-01-01,,100
+    b1,2026-03-05,2026-03-20,100
+"""
+SAME_MONTH_RATE = {"chartmogul": 0, "baremetrics": 0.25, "stripe": 0.2, "profitwell": 0}
+
+
+@pytest.mark.parametrize("policy", list(SAME_MONTH_RATE))
+def test_sign_up_and_cancel_in_the_month(tmp_path, policy):
+    got = computed(make(tmp_path, f"policy: {policy}\n", SAME_MONTH))
+    assert got["customer_churn_rate"] == pytest.approx(SAME_MONTH_RATE[policy])
+    assert got["mrr"] == 400
+    assert got["churned_customers"] == 0  # the movement count: b1 was never at s-1
+
+
 def test_default_is_chartmogul(tmp_path):
     check(computed(make(tmp_path)), EXPECTED["chartmogul"])
 
@@ -233,18 +260,53 @@ def test_compare_policies_formats(tmp_path, fmt):
         assert "start_plus_new" in out and "paid_through" in out
 
 
-@pytest.mark.parametrize("ext", ["csv", "json", "md", "html", "xlsx", "parquet"])
+@pytest.mark.parametrize("ext", ["csv", "tsv", "json", "ndjson", "md", "html", "xlsx", "parquet"])
 def test_compare_policies_output_file(tmp_path, ext):
+    """Every -o format: the four values (MRR 1720 / 1220 / 1150 / 1520 and the churn rate
+    1/6, 1/2, 3/8, 1/6) and, per metric, the options that make them differ; the formats for
+    people (md, html, xlsx) also every policy's options, the disagreeing ones marked."""
+    import polars as pl
+
     spec = make(tmp_path)
     target = tmp_path / f"cmp.{ext}"
-    invoke(
-        ["compare-policies", "mrr", "--spec", spec, "--period", "2026-03", "-o", target],
-        stderr=f"wrote {target}",
-    )
-    assert target.stat().st_size > 0
-    if ext in ("csv", "md", "html"):
+    args = ["compare-policies", "mrr", "customer_churn_rate", "--spec", spec, "-p", "2026-03"]
+    invoke([*args, "-o", target], stderr=f"wrote {target}")
+    mrr_cause = "discounts, past_due_days, unpaid_days, churn_date"
+    if ext in ("md", "html"):
         text = target.read_text()
-        assert "1720" in text or "$1,720" in text
+        for shown in ("$1,720", "$1,220", "$1,150", "$1,520", "16.7 %", "50.0 %", "37.5 %"):
+            assert shown in text
+        assert mrr_cause in text
+        assert "churn_denominator *" in text and "start_plus_new" in text  # the options
+        assert "trials *" not in text  # every policy excludes trials: not marked
+        return
+    if ext == "xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(target)
+        rows = list(book["policies"].iter_rows(values_only=True))
+        assert rows[0] == (
+            "period", "metric", "unit", *EXPECTED, "differs_by",
+        )  # fmt: skip
+        assert rows[1][3:] == (1720, 1220, 1150, 1520, mrr_cause)
+        assert book["policies"]["D2"].number_format.startswith("$")  # money, by the row's unit
+        assert book["policies"]["D3"].number_format.endswith("%")  # the rate as a percentage
+        options = {r[0]: r for r in book["definitions"].iter_rows(values_only=True)}
+        assert options["unpaid_days"] == ("unpaid_days", "null", "30", "0", "0", True)
+        assert options["trials"][-1] is False
+        return
+    frame = {
+        "csv": pl.read_csv,
+        "tsv": lambda p: pl.read_csv(p, separator="\t"),
+        "json": pl.read_json,
+        "ndjson": pl.read_ndjson,
+        "parquet": pl.read_parquet,
+    }[ext](target)
+    rows = {r["metric"]: r for r in frame.iter_rows(named=True)}
+    assert [rows["mrr"][p] for p in EXPECTED] == [1720, 1220, 1150, 1520]
+    rates = [rows["customer_churn_rate"][p] for p in EXPECTED]
+    assert rates == pytest.approx([1 / 6, 0.5, 0.375, 1 / 6])
+    assert rows["mrr"]["differs_by"] == mrr_cause
 
 
 def test_compare_policies_sets_the_spec_definitions_aside(tmp_path):
