@@ -182,7 +182,10 @@ def billing_role(req: MetricRequest, configured: Any) -> str | None:
         return None
     needs = [need.split("|") for need in mtype.requires]
     reads = any(set(alts) & set(BILLING_ROLES) for alts in needs)
-    if not reads and req.options.get("of") != "customers":  # feature_adoption of: customers
+    # feature_adoption of: customers; the health metrics score the paying customers (and
+    # sum their MRR) when there is a billing source
+    scored = mtype.family == "health" and any(r in configured for r in BILLING_ROLES)
+    if not reads and not scored and req.options.get("of") != "customers":
         return None
     chosen = req.options.get("source")
     if chosen in BILLING_ROLES and chosen in configured:
