@@ -256,6 +256,32 @@ def test_baremetrics_import_template(tmp_path):
     assert num(v, "2026-01", "customers") == 2
 
 
+def test_zuora_rate_plan_charges(tmp_path):
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: zuora_rate_plan_charges.csv, preset: zuora}",
+        REVENUE,
+        "zuora_rate_plan_charges.csv",
+    )
+    v = compute(spec)
+    # RatePlanCharge.MRR is already monthly. A00001 100 from Dec 1 (its OneTime charge is
+    # not recurring revenue); A00002 amended on Jan 15 from 50 to 80: the Expired row is
+    # the version before the amendment (counting it would add 50 for ever); A00003 200 from
+    # Dec 10, cancelled on Jan 20 effective Feb 10; A00004 a Draft: never started
+    assert num(v, "2025-12", "mrr") == pytest.approx(100 + 50 + 200)  # 350
+    assert num(v, "2026-01", "mrr") == pytest.approx(100 + 80 + 200)  # 380
+    assert num(v, "2026-02", "mrr") == pytest.approx(100 + 80)  # 180
+    assert num(v, "2026-02", "customers") == 2
+    # churn at the cancellation date (Subscription.CancelledDate): A00003 is gone by Jan 31
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: zuora_rate_plan_charges.csv, preset: zuora}",
+        REVENUE,
+        extra="definitions: {churn_date: canceled_at}\n",
+    )
+    assert num(compute(spec), "2026-01", "mrr") == pytest.approx(100 + 80)
+
+
 def test_minor_units_of_a_zero_decimal_currency_are_not_divided(tmp_path):
     """'Cents' are the currency's minor unit: a yen has none, so 5000 JPY is 5000 yen."""
     text = (FIXTURES / "baremetrics.csv").read_text().replace(",USD,", ",JPY,")
@@ -317,6 +343,26 @@ def test_zendesk_ticket_export(tmp_path):
     assert num(v, "2026-01", "res") == pytest.approx(24)  # median of 6, 48, 24
     assert num(v, "2026-01", "fcr") == pytest.approx(2 / 3)  # replies <= 1: 101, 105
     assert num(v, "2026-01", "open") == 1  # 103
+
+
+def test_freshdesk_ticket_export(tmp_path):
+    spec = project(
+        tmp_path,
+        "tickets: {path: freshdesk_tickets.csv, preset: freshdesk}",
+        SUPPORT,
+        "freshdesk_tickets.csv",
+    )
+    v = compute(spec)
+    # 1 Acme, Closed: first response after 1.5 h (Initial response time), resolved after 6 h
+    #   (Resolved time), 1 agent interaction
+    # 2 Acme, Resolved: first response after 0.5 h, resolved after 48 h, 3 interactions
+    # 3 Beta, Open: first response after 4 h, unresolved
+    # 4 Beta, Open again (reopened): its old Resolved time does not count; 1 h to respond
+    assert num(v, "2026-01", "tickets") == 4
+    assert num(v, "2026-01", "frt") == pytest.approx((1.0 + 1.5) / 2)  # 0.5 1 1.5 4 -> 1.25
+    assert num(v, "2026-01", "res") == pytest.approx((6 + 48) / 2)  # median of 6, 48: 27
+    assert num(v, "2026-01", "fcr") == pytest.approx(1 / 2)  # one interaction: ticket 1
+    assert num(v, "2026-01", "open") == 2  # 3 and 4
 
 
 def test_intercom_conversations(tmp_path):
