@@ -400,9 +400,10 @@ def test_explain_names_only_the_options_that_change_the_metric(tmp_path):
 
 
 def test_report_definitions_show_the_policy(tmp_path):
-    report = (
-        "reports:\n  r:\n    metrics: [mrr, customer_churn_rate]\n    formats: [md, html, csv]\n"
-        "    health: false\n    alerts: false\n    cohorts: false\n    out_dir: out\n"
+    report = "reports:\n" + "".join(
+        f"  {name}:\n    metrics: [mrr, customer_churn_rate]\n    formats: [{formats}]\n"
+        f"    health: false\n    alerts: false\n    cohorts: false\n    out_dir: {name}\n"
+        for name, formats in (("r", "md, html, csv"), ("md", "md"))
     )
     spec = write_spec(
         tmp_path,
@@ -410,7 +411,7 @@ def test_report_definitions_show_the_policy(tmp_path):
         {"subs.csv": SUBS},
     )
     invoke(["report", "r", "--spec", spec, "--period", "2026-03", "--policy", "stripe"])
-    md = (tmp_path / "out" / "summary.md").read_text()
+    md = (tmp_path / "r" / "summary.md").read_text()
     assert "· policy stripe ·" in md
     # unpaid_days 0 is stripe's own value: nothing is set over the policy
     assert "Definition policy: stripe (docs/policies.md gives each option's source)." in md
@@ -423,16 +424,16 @@ def test_report_definitions_show_the_policy(tmp_path):
         in rows["customer_churn_rate"]
     )
     assert "discounts=forever" in rows["mrr"] and "churn_denominator" not in rows["mrr"]
-    html = (tmp_path / "out" / "summary.html").read_text()
+    html = (tmp_path / "r" / "summary.html").read_text()
     assert "policy <b>stripe</b>" in html
     assert "policy stripe: churn_denominator=start_plus_new" in html
-    defs = {r["name"]: r for r in csv.DictReader((tmp_path / "out" / "definitions.csv").open())}
+    defs = {r["name"]: r for r in csv.DictReader((tmp_path / "r" / "definitions.csv").open())}
     assert defs["mrr"]["policy"] == (
         "discounts=forever, trials=excluded, past_due_days=null, unpaid_days=0, churn_date=end_date"
     )
     # a spec's definitions: over the policy is named as such
-    invoke(["report", "r", "--spec", spec, "--period", "2026-03"])
-    md = (tmp_path / "out" / "summary.md").read_text()
+    invoke(["report", "md", "--spec", spec, "--period", "2026-03"])
+    md = (tmp_path / "md" / "summary.md").read_text()
     assert (
         "Definition policy: chartmogul (docs/policies.md gives each option's source); set "
         "over it by definitions: unpaid_days." in md
