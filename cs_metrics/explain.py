@@ -192,6 +192,14 @@ def explain_metric(
     import polars as pl
 
     from cs_metrics.engine import CHANGE, compute, requests_for
+    from cs_metrics.metrics.policy import (
+        LOGO_RATES,
+        applicable,
+        effective,
+        formula_of,
+        logo_changed,
+        overridden,
+    )
     from cs_metrics.render import format_value
     from cs_metrics.timeframe import data_end, incomplete, resolve_periods
 
@@ -200,6 +208,13 @@ def explain_metric(
     cur = resolve_periods(spec, period=period, as_of=as_of)[0]
     facts: dict[str, Any] = {"metric": name, "period": cur.label}
     facts["previous_period"] = cur.previous().label
+    opts = effective(spec.model)
+    by_name = {r.name: r for r in requests_for(spec, [name])}
+    facts["policy"] = {
+        "name": spec.model.policy,
+        "options": {n: opts[n] for n in applicable(name, by_name, spec.model.sources)},
+        "from_definitions": sorted(overridden(spec.model)),
+    }
     defined = spec.model.metrics.get(name)
     if req.type == CHANGE:
         base = req.options["base"]
@@ -234,7 +249,11 @@ def explain_metric(
             related = None
         extra_names = {}
         inputs_spec = []
-        if related:
+        if req.type in LOGO_RATES and logo_changed(opts):  # the policy's logo churn
+            facts["formula"] = formula_of(req.type, mt.formula, opts)
+            related = _logo_parts(req.type, opts, mt)
+            inputs_spec = [(k, f"{name}.{col}", "cur", lab) for k, col, _, lab in related.inputs]
+        elif related:
             for key, t, when, label in related.inputs:
                 if defined is not None:  # same filter and options as the metric itself
                     extra_names[t] = f"explain__{t}"
@@ -330,6 +349,21 @@ def _parts(mt: Any, options: dict[str, Any]) -> Related:
 
     inputs = tuple((col, col, "cur", label) for col, (label, _) in mt.parts.items())
     return Related(inputs, line)
+
+
+def _logo_parts(mtype_name: str, opts: dict[str, Any], mt: Any) -> Related:
+    """The logo churn rate's parts (policy.logo_churn) as explain inputs, the line in the
+    words of the policy's options: what it counts as churned and what it divides by."""
+    from cs_metrics.metrics.policy import LOGO_RATES, SAME_PERIOD, logo_arithmetic
+
+    cols = ["churned_customers", "customers_start"]
+    if opts["same_period_churn"] == "counted":
+        cols.append(SAME_PERIOD)
+    if opts["churn_denominator"] == "start_plus_new":
+        cols += ["new_customers", "reactivated_customers"]
+    inputs = tuple((col, col, "cur", mt.parts[col][0]) for col in cols)
+    prefix = "1 - " if mtype_name != LOGO_RATES[0] else ""
+    return Related(inputs, lambda v, f: prefix + logo_arithmetic(opts, f))
 
 
 def _null_when(req: Any) -> str | None:

@@ -110,6 +110,33 @@ def test_policy_option_overrides_the_spec(tmp_path, policy):
     check(computed(spec, "--policy", policy), EXPECTED[policy])
 
 
+# The issue's own example, alone: four customers all of March (a1-a4, 100 each) and one,
+# b1, that signs up on Mar 5 and cancels on Mar 20. Nothing else differs, so only the
+# logo-churn options move the rate:
+#   chartmogul  b1 left out:                        0 / 4           = 0
+#   baremetrics b1 in the numerator:                1 / 4           = 0.25
+#   stripe      b1 in the numerator and denominator: 1 / (4 + 1)    = 0.2
+#   profitwell  b1 left out (a first-month cancellation is not churn): 0 / 4 = 0
+# MRR at Mar 31 is 400 under every policy (b1 is gone by then).
+SAME_MONTH = """
+    account_id,start_date,end_date,amount
+    a1,2026-01-01,,100
+    a2,2026-01-01,,100
+    a3,2026-01-01,,100
+    a4,2026-01-01,,100
+    b1,2026-03-05,2026-03-20,100
+"""
+SAME_MONTH_RATE = {"chartmogul": 0, "baremetrics": 0.25, "stripe": 0.2, "profitwell": 0}
+
+
+@pytest.mark.parametrize("policy", list(SAME_MONTH_RATE))
+def test_sign_up_and_cancel_in_the_month(tmp_path, policy):
+    got = computed(make(tmp_path, f"policy: {policy}\n", SAME_MONTH))
+    assert got["customer_churn_rate"] == pytest.approx(SAME_MONTH_RATE[policy])
+    assert got["mrr"] == 400
+    assert got["churned_customers"] == 0  # the movement count: b1 was never at s-1
+
+
 def test_default_is_chartmogul(tmp_path):
     check(computed(make(tmp_path)), EXPECTED["chartmogul"])
 
@@ -233,18 +260,53 @@ def test_compare_policies_formats(tmp_path, fmt):
         assert "start_plus_new" in out and "paid_through" in out
 
 
-@pytest.mark.parametrize("ext", ["csv", "json", "md", "html", "xlsx", "parquet"])
+@pytest.mark.parametrize("ext", ["csv", "tsv", "json", "ndjson", "md", "html", "xlsx", "parquet"])
 def test_compare_policies_output_file(tmp_path, ext):
+    """Every -o format: the four values (MRR 1720 / 1220 / 1150 / 1520 and the churn rate
+    1/6, 1/2, 3/8, 1/6) and, per metric, the options that make them differ; the formats for
+    people (md, html, xlsx) also every policy's options, the disagreeing ones marked."""
+    import polars as pl
+
     spec = make(tmp_path)
     target = tmp_path / f"cmp.{ext}"
-    invoke(
-        ["compare-policies", "mrr", "--spec", spec, "--period", "2026-03", "-o", target],
-        stderr=f"wrote {target}",
-    )
-    assert target.stat().st_size > 0
-    if ext in ("csv", "md", "html"):
+    args = ["compare-policies", "mrr", "customer_churn_rate", "--spec", spec, "-p", "2026-03"]
+    invoke([*args, "-o", target], stderr=f"wrote {target}")
+    mrr_cause = "discounts, past_due_days, unpaid_days, churn_date"
+    if ext in ("md", "html"):
         text = target.read_text()
-        assert "1720" in text or "$1,720" in text
+        for shown in ("$1,720", "$1,220", "$1,150", "$1,520", "16.7 %", "50.0 %", "37.5 %"):
+            assert shown in text
+        assert mrr_cause in text
+        assert "churn_denominator *" in text and "start_plus_new" in text  # the options
+        assert "trials *" not in text  # every policy excludes trials: not marked
+        return
+    if ext == "xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(target)
+        rows = list(book["policies"].iter_rows(values_only=True))
+        assert rows[0] == (
+            "period", "metric", "unit", *EXPECTED, "differs_by",
+        )  # fmt: skip
+        assert rows[1][3:] == (1720, 1220, 1150, 1520, mrr_cause)
+        assert book["policies"]["D2"].number_format.startswith("$")  # money, by the row's unit
+        assert book["policies"]["D3"].number_format.endswith("%")  # the rate as a percentage
+        options = {r[0]: r for r in book["definitions"].iter_rows(values_only=True)}
+        assert options["unpaid_days"] == ("unpaid_days", "null", "30", "0", "0", True)
+        assert options["trials"][-1] is False
+        return
+    frame = {
+        "csv": pl.read_csv,
+        "tsv": lambda p: pl.read_csv(p, separator="\t"),
+        "json": pl.read_json,
+        "ndjson": pl.read_ndjson,
+        "parquet": pl.read_parquet,
+    }[ext](target)
+    rows = {r["metric"]: r for r in frame.iter_rows(named=True)}
+    assert [rows["mrr"][p] for p in EXPECTED] == [1720, 1220, 1150, 1520]
+    rates = [rows["customer_churn_rate"][p] for p in EXPECTED]
+    assert rates == pytest.approx([1 / 6, 0.5, 0.375, 1 / 6])
+    assert rows["mrr"]["differs_by"] == mrr_cause
 
 
 def test_compare_policies_sets_the_spec_definitions_aside(tmp_path):
@@ -254,3 +316,181 @@ def test_compare_policies_sets_the_spec_definitions_aside(tmp_path):
         stderr="definitions: are not applied here",
     )
     assert "2026-03,mrr,USD,1720.0,1220.0,1150.0,1520.0" in result.stdout
+
+
+# ---- what a run shows of its policy: explain, the report's definitions -----------------
+def explained(spec, metric: str, *args: str) -> dict:
+    out = invoke(["explain", metric, "--spec", spec, "--period", "2026-03", "-f", "json", *args])
+    return json.loads(out.stdout)
+
+
+# The logo churn rate's arithmetic in each policy's words (c5 is the account that started
+# and stopped within March; customers at s-1 = 6, new c9 = 1, reactivated 0):
+#   chartmogul  1 churned (c4) / 6                                    (the plain formula)
+#   baremetrics (2 churned (c4 c6) + 1 (c5)) / 6                      = 50.0 %
+#   stripe      (2 churned (c4 c7) + 1 (c5)) / (6 + 1 new + 0 + 1)    = 37.5 %
+#   profitwell  1 churned (c7) / 6                                    (the plain formula)
+ARITHMETIC = {
+    "chartmogul": "1 churned / 6 customers at start = 16.7 %",
+    "baremetrics": "(2 churned + 1 started and stopped in the period) / 6 customers at the "
+    "start = 50.0 %",
+    "stripe": "(2 churned + 1 started and stopped in the period) / (6 customers at the start"
+    " + 1 new + 0 reactivated + 1 started and stopped) = 37.5 %",
+    "profitwell": "1 churned / 6 customers at start = 16.7 %",
+}
+
+
+@pytest.mark.parametrize("policy", list(ARITHMETIC))
+def test_explain_shows_the_policy_and_its_arithmetic(tmp_path, policy):
+    facts = explained(make(tmp_path), "customer_churn_rate", "--policy", policy)
+    assert facts["arithmetic"] == ARITHMETIC[policy]
+    assert facts["policy"]["name"] == policy
+    # every option can change the logo churn rate: all seven, with this policy's values
+    assert list(facts["policy"]["options"]) == [
+        "churn_denominator",
+        "same_period_churn",
+        "discounts",
+        "trials",
+        "past_due_days",
+        "unpaid_days",
+        "churn_date",
+    ]
+    assert (
+        facts["policy"]["options"]["unpaid_days"]
+        == {
+            "chartmogul": None,
+            "baremetrics": 30,
+            "stripe": 0,
+            "profitwell": 0,
+        }[policy]
+    )
+    if policy == "stripe":
+        assert facts["formula"] == (
+            "(churned_customers + accounts that started and stopped paying in P) / "
+            "(customers at s-1 + new_customers + reactivated customers + those accounts)"
+        )
+
+
+def test_explain_names_only_the_options_that_change_the_metric(tmp_path):
+    files = {"subs.csv": SUBS, "surveys.csv": "account_id,submitted_at,score\nc1,2026-03-05,9\n"}
+    text = spec_text("policy: stripe\ndefinitions: {past_due_days: 14}\n").replace(
+        "  subscriptions: {path: subs.csv}\n",
+        "  subscriptions: {path: subs.csv}\n  surveys: {path: surveys.csv}\n",
+    )
+    spec = write_spec(
+        tmp_path, text + "  nps: {type: nps}\n  x: {type: formula, expr: 'mrr * 2'}\n", files
+    )
+    # MRR: the billing options, not the logo-churn ones; a formula over it: the same
+    for metric in ("mrr", "x"):
+        facts = explained(spec, metric)
+        assert list(facts["policy"]["options"]) == [
+            "discounts",
+            "trials",
+            "past_due_days",
+            "unpaid_days",
+            "churn_date",
+        ]
+        assert facts["policy"]["from_definitions"] == ["past_due_days"]
+    out = invoke(["explain", "mrr", "--spec", spec, "--period", "2026-03"]).stdout
+    assert "policy:  stripe: discounts=forever, trials=excluded, past_due_days=14" in out
+    assert "past_due_days=14 (definitions:)" in out
+    # NPS reads no billing source: no option applies, and the text shows no policy line
+    assert explained(spec, "nps")["policy"]["options"] == {}
+    assert "policy:" not in invoke(["explain", "nps", "--spec", spec, "-p", "2026-03"]).stdout
+
+
+def test_report_definitions_show_the_policy(tmp_path):
+    report = "reports:\n" + "".join(
+        f"  {name}:\n    metrics: [mrr, customer_churn_rate]\n    formats: [{formats}]\n"
+        f"    health: false\n    alerts: false\n    cohorts: false\n    out_dir: {name}\n"
+        for name, formats in (("r", "md, html, csv"), ("md", "md"))
+    )
+    spec = write_spec(
+        tmp_path,
+        spec_text("definitions: {unpaid_days: 0}\n") + report,
+        {"subs.csv": SUBS},
+    )
+    invoke(["report", "r", "--spec", spec, "--period", "2026-03", "--policy", "stripe"])
+    md = (tmp_path / "r" / "summary.md").read_text()
+    assert "· policy stripe ·" in md
+    # unpaid_days 0 is stripe's own value: nothing is set over the policy
+    assert "Definition policy: stripe (docs/policies.md gives each option's source)." in md
+    rows = {line.split(" | ")[1]: line for line in md.splitlines() if line.startswith("| metric |")}
+    assert (
+        "churn_denominator=start_plus_new, same_period_churn=counted" in rows["customer_churn_rate"]
+    )
+    assert (
+        "(churned_customers + accounts that started and stopped paying in P)"
+        in rows["customer_churn_rate"]
+    )
+    assert "discounts=forever" in rows["mrr"] and "churn_denominator" not in rows["mrr"]
+    html = (tmp_path / "r" / "summary.html").read_text()
+    assert "policy <b>stripe</b>" in html
+    assert "policy stripe: churn_denominator=start_plus_new" in html
+    defs = {r["name"]: r for r in csv.DictReader((tmp_path / "r" / "definitions.csv").open())}
+    assert defs["mrr"]["policy"] == (
+        "discounts=forever, trials=excluded, past_due_days=null, unpaid_days=0, churn_date=end_date"
+    )
+    # a spec's definitions: over the policy is named as such
+    invoke(["report", "md", "--spec", spec, "--period", "2026-03"])
+    md = (tmp_path / "md" / "summary.md").read_text()
+    assert (
+        "Definition policy: chartmogul (docs/policies.md gives each option's source); set "
+        "over it by definitions: unpaid_days." in md
+    )
+    assert "unpaid_days=0 (definitions:)" in md
+
+
+# ---- --by account: the accounts that start and stop within the period -----------------
+# Per account, the logo churn rate's numerator and denominator (explain's parts) add up to
+# the whole's under every policy. c5 (Mar 3 - Mar 17) is counted by baremetrics and stripe:
+#   chartmogul  numerators c4 = 1;            denominators c1 c2 c3 c4 c6 c7 = 6 -> 1 / 6
+#   baremetrics numerators c4 c6 + c5 = 3;    denominators the same 6            -> 3 / 6
+#   stripe      numerators c4 c7 + c5 = 3;    denominators 6 + c9 (new) + c5 = 8 -> 3 / 8
+#   profitwell  numerators c7 = 1;            denominators 6                     -> 1 / 6
+# c5's own rate: stripe 1 / 1 = 100 %; baremetrics 1 / 0: null (it was no customer at the
+# start), with a note saying why; chartmogul and profitwell leave it out (0 / 0).
+SUMS = {"chartmogul": (1, 6), "baremetrics": (3, 6), "stripe": (3, 8), "profitwell": (1, 6)}
+
+
+@pytest.mark.parametrize("policy", list(SUMS))
+def test_by_account_adds_up_to_the_whole(tmp_path, policy):
+    spec = make(tmp_path, f"policy: {policy}\n")
+    facts = explained(spec, "customer_churn_rate", "--by", "account")
+    parts = {r["account"]: {i["metric"]: i["value"] for i in r["inputs"]} for r in facts["rows"]}
+    rows = {r["account"]: r for r in facts["rows"]}
+    churned = sum(p["churned_customers"] + p.get("same_period_churned", 0) for p in parts.values())
+    # (chartmogul and profitwell explain with the metrics churned_customers and customers
+    # at s-1; the policies that change the formula, with its parts)
+    base = sum(p.get("customers_start", p.get("customers")) for p in parts.values())
+    if policy == "stripe":
+        base += sum(p["new_customers"] + p["reactivated_customers"] for p in parts.values())
+        base += sum(p["same_period_churned"] for p in parts.values())
+    assert (churned, base) == SUMS[policy]
+    assert churned / base == pytest.approx(EXPECTED[policy]["rate"])
+    c5 = rows["c5"]
+    if policy == "stripe":
+        assert c5["value"] == 1.0
+    else:
+        assert c5["value"] is None
+    if policy == "baremetrics":
+        assert "started and stopped paying within the period" in c5["note"]
+    # --drop-empty keeps only accounts with data of the metric: c5 has a row where the
+    # policy counts it
+    out = invoke(
+        [
+            "compute",
+            "customer_churn_rate",
+            "--spec",
+            spec,
+            "-p",
+            "2026-03",
+            "--by",
+            "account",
+            "--drop-empty",
+            "-f",
+            "csv",
+        ]
+    ).stdout
+    accounts = {r["account"] for r in csv.DictReader(io.StringIO(out))}
+    assert ("c5" in accounts) == (policy in ("baremetrics", "stripe"))

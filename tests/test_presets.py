@@ -75,15 +75,63 @@ def test_stripe_subscriptions_export(tmp_path):
     # sub_2 cus_B 1200.00 / 12 = 100 from Nov 15, canceled: Ended At Jan 10 -> 0 in Jan
     # sub_3 cus_C trialing until Feb 3: paid from the trial's end -> 49 in Feb only
     # sub_4 cus_D incomplete_expired: never paid, dropped
-    # sub_5 cus_E past_due 30: still counted (a policy may say otherwise; not the preset)
-    # sub_6 cus_F unpaid 20 from Dec 5: ends at its unpaid period's start, Jan 5
+    # sub_5 cus_E past_due 30 and sub_6 cus_F unpaid 20 from Dec 5: still counted under the
+    # default policy (past-due and unpaid rows are the definition policy's to end, not the
+    # preset's: test_stripe_export_under_each_policy)
     # sub_7 cus_G 10 from Jan 15, cancel at period end: ends at Current Period End, Feb 15
     assert num(v, "2025-12", "mrr") == pytest.approx(98 + 100 + 30 + 20)  # 248
-    assert num(v, "2026-01", "mrr") == pytest.approx(98 + 30 + 10)  # 138
-    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30)  # 177
+    assert num(v, "2026-01", "mrr") == pytest.approx(98 + 30 + 20 + 10)  # 158
+    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30 + 20)  # 197
     assert num(v, "2025-12", "customers") == 4  # A B E F
-    assert num(v, "2026-01", "customers") == 3  # A E G
-    assert num(v, "2026-02", "customers") == 3  # A C E
+    assert num(v, "2026-01", "customers") == 4  # A E F G
+    assert num(v, "2026-02", "customers") == 4  # A C E F
+
+
+# The same export under each definition policy: the preset gives the policies the columns
+# they read (status, status_date = Current Period Start, canceled_at, paid_through =
+# Current Period End). cus_E is past_due since Jan 10, cus_F unpaid since Jan 5; cus_B
+# (yearly, 100/month) was canceled on Jan 10 but paid through Nov 15 2026.
+#   January (at Jan 31)                               February (at Feb 28)
+#   chartmogul  A 98 + E 30 + F 20 + G 10 = 158       A 98 + C 49 + E 30 + F 20 = 197
+#   baremetrics E and F count 30 days: Feb 9, Feb 4   E, F gone:  98 + 49 = 147
+#               so at Jan 31 as chartmogul: 158
+#   stripe      F churns at once (Jan 5): 98+30+10=138 98 + 49 + 30 = 177
+#   profitwell  F churns at once; B kept to the end   98 + 100 + 49 + 30 = 277
+#               of its paid period: 98+100+30+10=238
+STRIPE_BY_POLICY = {
+    "chartmogul": (158, 197),
+    "baremetrics": (158, 147),
+    "stripe": (138, 177),
+    "profitwell": (238, 277),
+}
+
+
+@pytest.mark.parametrize("policy", list(STRIPE_BY_POLICY))
+def test_stripe_export_under_each_policy(tmp_path, policy):
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: stripe_subscriptions.csv, preset: stripe}",
+        "mrr: {type: mrr}",
+        "stripe_subscriptions.csv",
+        extra=f"policy: {policy}\n",
+    )
+    v = compute(spec, stderr=[])
+    jan, feb = STRIPE_BY_POLICY[policy]
+    assert num(v, "2026-01", "mrr") == pytest.approx(jan)
+    assert num(v, "2026-02", "mrr") == pytest.approx(feb)
+
+
+def test_stripe_export_churn_at_the_cancellation_request(tmp_path):
+    # cus_G asked on Jan 20 to cancel at the period's end (Feb 15): with churn_date
+    # canceled_at it stops counting on Jan 20, so at Jan 31: 158 - 10 = 148
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: stripe_subscriptions.csv, preset: stripe}",
+        "mrr: {type: mrr}",
+        "stripe_subscriptions.csv",
+        extra="definitions: {churn_date: canceled_at}\n",
+    )
+    assert num(compute(spec), "2026-01", "mrr") == pytest.approx(148)
 
 
 def test_stripe_times_are_utc_and_follow_the_timezone_option(tmp_path):
@@ -149,6 +197,29 @@ def test_chargebee_subscriptions(tmp_path):
     assert num(v, "2026-02", "customers") == 3  # cust_1 cust_3 cust_5
 
 
+def test_chargebee_ui_export_with_table_prefixes(tmp_path):
+    """Chargebee's Import & Export download names columns `subscriptions.<field>` and the
+    customer `customers.id`, and may write statuses as words ('In Trial', 'Non Renewing')."""
+    (tmp_path / "Subscriptions.csv").write_text(
+        "subscriptions.id,customers.id,subscriptions.plan_id,subscriptions.plan_quantity,"
+        "subscriptions.plan_unit_price,subscriptions.billing_period,"
+        "subscriptions.billing_period_unit,subscriptions.currency_code,subscriptions.status,"
+        "subscriptions.started_at,subscriptions.trial_end,subscriptions.cancelled_at,"
+        "subscriptions.current_term_end\n"
+        "s1,c1,basic,1,1000,1,month,USD,Active,2025-12-01,,,2026-03-01\n"
+        "s2,c2,basic,2,1000,1,month,USD,Future,2026-03-01,,,\n"
+        "s3,c3,pro,1,6000,3,month,USD,Non Renewing,2025-12-01,,2026-06-01,2026-03-01\n"
+        "s4,c4,basic,1,1000,1,month,USD,In Trial,2026-01-20,2026-02-03,,2026-02-03\n"
+    )
+    spec = project(tmp_path, "subscriptions: {path: Subscriptions.csv, preset: chargebee}", REVENUE)
+    v = compute(spec)
+    # c1 1000 c = 10.00 monthly; c2 Future: dropped; c3 6000 c = 60.00 per 3 months = 20
+    # until its scheduled cancellation (Jun 1); c4 in trial to Feb 3: 10 from Feb 3
+    assert num(v, "2026-01", "mrr") == pytest.approx(10 + 20)
+    assert num(v, "2026-02", "mrr") == pytest.approx(10 + 20 + 10)
+    assert num(v, "2026-02", "customers") == 3
+
+
 def test_recurly_subscriptions(tmp_path):
     spec = project(
         tmp_path,
@@ -185,6 +256,32 @@ def test_baremetrics_import_template(tmp_path):
     assert num(v, "2026-01", "customers") == 2
 
 
+def test_zuora_rate_plan_charges(tmp_path):
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: zuora_rate_plan_charges.csv, preset: zuora}",
+        REVENUE,
+        "zuora_rate_plan_charges.csv",
+    )
+    v = compute(spec)
+    # RatePlanCharge.MRR is already monthly. A00001 100 from Dec 1 (its OneTime charge is
+    # not recurring revenue); A00002 amended on Jan 15 from 50 to 80: the Expired row is
+    # the version before the amendment (counting it would add 50 for ever); A00003 200 from
+    # Dec 10, cancelled on Jan 20 effective Feb 10; A00004 a Draft: never started
+    assert num(v, "2025-12", "mrr") == pytest.approx(100 + 50 + 200)  # 350
+    assert num(v, "2026-01", "mrr") == pytest.approx(100 + 80 + 200)  # 380
+    assert num(v, "2026-02", "mrr") == pytest.approx(100 + 80)  # 180
+    assert num(v, "2026-02", "customers") == 2
+    # churn at the cancellation date (Subscription.CancelledDate): A00003 is gone by Jan 31
+    spec = project(
+        tmp_path,
+        "subscriptions: {path: zuora_rate_plan_charges.csv, preset: zuora}",
+        REVENUE,
+        extra="definitions: {churn_date: canceled_at}\n",
+    )
+    assert num(compute(spec), "2026-01", "mrr") == pytest.approx(100 + 80)
+
+
 def test_minor_units_of_a_zero_decimal_currency_are_not_divided(tmp_path):
     """'Cents' are the currency's minor unit: a yen has none, so 5000 JPY is 5000 yen."""
     text = (FIXTURES / "baremetrics.csv").read_text().replace(",USD,", ",JPY,")
@@ -214,8 +311,8 @@ def test_a_subscription_canceled_during_its_trial_never_paid(tmp_path):
     r = invoke(["compute", "--spec", spec, "-f", "csv", "--period", "2026-02"])
     assert "warning" not in r.stderr
     v = {(x["period"], x["metric"]): x["value"] for x in csv.DictReader(io.StringIO(r.stdout))}
-    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30)  # as without sub_9
-    assert num(v, "2026-02", "customers") == 3
+    assert num(v, "2026-02", "mrr") == pytest.approx(98 + 49 + 30 + 20)  # as without sub_9
+    assert num(v, "2026-02", "customers") == 4
 
 
 # ---- support -----------------------------------------------------------------------------
@@ -246,6 +343,26 @@ def test_zendesk_ticket_export(tmp_path):
     assert num(v, "2026-01", "res") == pytest.approx(24)  # median of 6, 48, 24
     assert num(v, "2026-01", "fcr") == pytest.approx(2 / 3)  # replies <= 1: 101, 105
     assert num(v, "2026-01", "open") == 1  # 103
+
+
+def test_freshdesk_ticket_export(tmp_path):
+    spec = project(
+        tmp_path,
+        "tickets: {path: freshdesk_tickets.csv, preset: freshdesk}",
+        SUPPORT,
+        "freshdesk_tickets.csv",
+    )
+    v = compute(spec)
+    # 1 Acme, Closed: first response after 1.5 h (Initial response time), resolved after 6 h
+    #   (Resolved time), 1 agent interaction
+    # 2 Acme, Resolved: first response after 0.5 h, resolved after 48 h, 3 interactions
+    # 3 Beta, Open: first response after 4 h, unresolved
+    # 4 Beta, Open again (reopened): its old Resolved time does not count; 1 h to respond
+    assert num(v, "2026-01", "tickets") == 4
+    assert num(v, "2026-01", "frt") == pytest.approx((1.0 + 1.5) / 2)  # 0.5 1 1.5 4 -> 1.25
+    assert num(v, "2026-01", "res") == pytest.approx((6 + 48) / 2)  # median of 6, 48: 27
+    assert num(v, "2026-01", "fcr") == pytest.approx(1 / 2)  # one interaction: ticket 1
+    assert num(v, "2026-01", "open") == 2  # 3 and 4
 
 
 def test_intercom_conversations(tmp_path):
@@ -290,7 +407,8 @@ def test_typeform_responses_with_the_question_mapped(tmp_path):
         "typeform_responses.csv",
     )
     v = compute(spec)
-    # January: 9 6 10 8 -> promoters 2 (9, 10), detractors 1 (6)
+    # January: 9 6 10 8 -> promoters 2 (9, 10), detractors 1 (6); the partial response
+    # (Response Type partial, a 0 never submitted) is not read
     assert num(v, "2026-01", "nps") == pytest.approx(100 * (2 - 1) / 4)  # 25
     assert num(v, "2026-02", "nps") == pytest.approx(-100)  # one 2
 

@@ -21,7 +21,7 @@ import narwhals.stable.v2 as nw
 
 from cs_metrics.metrics.base import EPS, Context, MetricRequest, Option, Unavailable, ratio
 from cs_metrics.metrics.common import count_if, days_between, sum_if
-from cs_metrics.metrics.policy import adjust_lines, logo_churn
+from cs_metrics.metrics.policy import SAME_PERIOD, adjust_lines, logo_churn
 from cs_metrics.periods import add_months
 
 if TYPE_CHECKING:
@@ -351,13 +351,19 @@ def summary(ctx: Context, req: MetricRequest, window: int = 1) -> nw.LazyFrame:
 
 
 def summary_value(
-    ctx: Context, req: MetricRequest, value: nw.Expr, note: nw.Expr | None = None, window: int = 1
+    ctx: Context,
+    req: MetricRequest,
+    value: nw.Expr,
+    note: nw.Expr | None = None,
+    window: int = 1,
+    parts: tuple[str, ...] = (),
 ) -> nw.LazyFrame:
-    """A metric over :func:`summary`'s columns: period, the dimensions, value and note."""
+    """A metric over :func:`summary`'s columns: period, the dimensions, value and note (and
+    the summary columns ``parts``, for the type's declared parts)."""
     cols = [value.alias("value")]
     if note is not None:
         cols.append(note.alias("note"))
-    return summary(ctx, req, window).select("period", *ctx.group_cols(), *cols)
+    return summary(ctx, req, window).select("period", *ctx.group_cols(), *cols, *parts)
 
 
 # ---- ratios of the summary's columns (shared by the revenue and acquisition families) --
@@ -366,6 +372,20 @@ NO_BASE_MRR = "no MRR at the start of the period"
 NO_END_CUSTOMERS = "no customers at the end of the period"
 NO_NEW_CUSTOMERS = "no new customers in the period"
 NO_CHURN = "no churn in the period: lifetime value is unbounded"
+ONLY_SAME_PERIOD = (
+    "only accounts that started and stopped paying within the period: counted as churned, "
+    "but none was a customer at the start (the policy's churn_denominator)"
+)
+# the logo churn rate's parts under the definition policy (policy.logo_churn), for explain
+LOGO_PARTS = {
+    "logo_churned": ("customers counted as churned", "count"),
+    "logo_base": ("customers counted in the denominator", "count"),
+    "churned_customers": ("churned customers (MRR at s-1, none at e)", "count"),
+    SAME_PERIOD: ("started and stopped paying within the period", "count"),
+    "customers_start": ("customers at the start", "count"),
+    "new_customers": ("new customers", "count"),
+    "reactivated_customers": ("reactivated customers", "count"),
+}
 
 MARGIN_OPTION = {**SOURCE_OPTION, "gross_margin": Option(float, 1.0, "gross margin, 0-1")}
 
@@ -373,7 +393,9 @@ MARGIN_OPTION = {**SOURCE_OPTION, "gross_margin": Option(float, 1.0, "gross marg
 def churn_rate_expr() -> tuple[nw.Expr, nw.Expr]:
     """churned_customers / customers at s-1 (by default; the policy's logo churn otherwise,
     see policy.logo_churn), with its null reason."""
-    return ratio(nw.col("logo_churned"), nw.col("logo_base"), NO_BASE_CUSTOMERS)
+    value, note = ratio(nw.col("logo_churned"), nw.col("logo_base"), NO_BASE_CUSTOMERS)
+    alone = (nw.col("logo_base") == 0) & (nw.col(SAME_PERIOD) > 0)
+    return value, nw.when(alone).then(nw.lit(ONLY_SAME_PERIOD)).otherwise(note)
 
 
 def arpa_expr() -> tuple[nw.Expr, nw.Expr]:

@@ -29,18 +29,21 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from cs_metrics.metrics.base import Context
+from cs_metrics.metrics.base import REGISTRY, Context, MetricRequest
 
 POLICIES = ("chartmogul", "baremetrics", "stripe", "profitwell")
 DEFAULT_POLICY = "chartmogul"
 
 # subscription status values (lower-cased) that each option reads
 TRIAL_STATUSES = ("trialing", "trial", "in_trial", "free_trial")
-PAST_DUE_STATUSES = ("past_due", "past due", "delinquent")
+PAST_DUE_STATUSES = ("past_due", "delinquent")
 UNPAID_STATUSES = ("unpaid",)
 
 # metric types whose value the logo-churn options change (besides formulas over them)
 LOGO_TYPES = frozenset({"customer_churn_rate", "customer_retention_rate", "ltv", "ltv_to_cac"})
+LOGO_RATES = ("customer_churn_rate", "customer_retention_rate")  # their formula follows
+BILLING_ROLES = ("subscriptions", "invoices")  # the sources the MRR model reads
+SAME_PERIOD = "same_period_churned"  # accounts that started and stopped paying within P
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class Definition:
     presets: dict[str, Any]
     affects: str
     reads: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ("subscriptions",)  # the billing sources it applies to
 
 
 def _preset(cm: Any, bm: Any, st: Any, pw: Any) -> dict[str, Any]:
@@ -71,6 +75,7 @@ DEFINITIONS: dict[str, Definition] = {
             "those plus the accounts new or returning in the period (start_plus_new)",
             _preset("start", "start", "start_plus_new", "start"),
             "logo",
+            roles=BILLING_ROLES,
         ),
         Definition(
             "same_period_churn",
@@ -80,6 +85,7 @@ DEFINITIONS: dict[str, Definition] = {
             "the denominator)",
             _preset("excluded", "counted", "counted", "excluded"),
             "logo",
+            roles=BILLING_ROLES,
         ),
         Definition(
             "discounts",
@@ -89,6 +95,7 @@ DEFINITIONS: dict[str, Definition] = {
             _preset("all", "all", "forever", "all"),
             "mrr",
             ("discount", "discount_duration"),
+            BILLING_ROLES,
         ),
         Definition(
             "trials",
@@ -160,6 +167,111 @@ def describe(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+def overridden(model: Any) -> set[str]:
+    """The options a spec's ``definitions:`` sets over its policy's."""
+    policy = getattr(model, "policy", None) or DEFAULT_POLICY
+    mine = effective(model)
+    return {name for name, value in mine.items() if repr(value) != repr(preset(policy)[name])}
+
+
+def billing_role(req: MetricRequest, configured: Any) -> str | None:
+    """The billing source (subscriptions or invoices) whose MRR model a metric reads, or
+    None when it reads none: its ``source`` option, else the first configured one."""
+    mtype = REGISTRY.get(req.type)
+    if mtype is None:
+        return None
+    needs = [need.split("|") for need in mtype.requires]
+    reads = any(set(alts) & set(BILLING_ROLES) for alts in needs)
+    # feature_adoption of: customers; the health metrics score the paying customers (and
+    # sum their MRR) when there is a billing source
+    scored = mtype.family == "health" and any(r in configured for r in BILLING_ROLES)
+    if not reads and not scored and req.options.get("of") != "customers":
+        return None
+    chosen = req.options.get("source")
+    if chosen in BILLING_ROLES and chosen in configured:
+        return str(chosen)
+    have = [r for r in BILLING_ROLES if r in configured]
+    return have[0] if have else BILLING_ROLES[0]
+
+
+def applicable(name: str, requests: dict[str, MetricRequest], configured: Any) -> list[str]:
+    """The options that can change metric ``name``: those of the billing source its MRR
+    model reads (the logo-churn ones only for the logo churn rate and what is built on it),
+    through formulas and changes to the metrics they are computed from. ``requests``: the
+    run's requests by name (the engine's ``requests_for``), ``configured``: the spec's
+    source roles."""
+    found: set[str] = set()
+    seen: set[str] = set()
+
+    def walk(n: str) -> None:
+        req = requests.get(n)
+        if req is None or n in seen:
+            return
+        seen.add(n)
+        deps = req.deps()
+        for dep in deps:
+            walk(dep)
+        role = None if deps else billing_role(req, configured)
+        if role is None:
+            return
+        for d in DEFINITIONS.values():
+            if role in d.roles and (d.affects != "logo" or req.type in LOGO_TYPES):
+                found.add(d.name)
+
+    walk(name)
+    return [n for n in DEFINITIONS if n in found]
+
+
+def shown(
+    opts: dict[str, Any], names: list[str], own: frozenset[str] | set[str] = frozenset()
+) -> str:
+    """``name=value`` of the options ``names``, those the spec sets itself marked."""
+    return ", ".join(
+        f"{n}={describe(opts[n])}" + (" (definitions:)" if n in own else "") for n in names
+    )
+
+
+def logo_changed(opts: dict[str, Any]) -> bool:
+    """Whether the options make the logo churn rate other than churned / customers at s-1."""
+    return opts["same_period_churn"] == "counted" or opts["churn_denominator"] == "start_plus_new"
+
+
+def logo_formula(opts: dict[str, Any]) -> str:
+    """The logo churn rate's formula under the options (the catalogue's is the default's)."""
+    counted = opts["same_period_churn"] == "counted"
+    num = "churned_customers" + (
+        " + accounts that started and stopped paying in P" if counted else ""
+    )
+    den = "customers at s-1"
+    if opts["churn_denominator"] == "start_plus_new":
+        den += " + new_customers + reactivated customers" + (" + those accounts" if counted else "")
+    wrap = lambda text: f"({text})" if " + " in text else text  # noqa: E731
+    return f"{wrap(num)} / {wrap(den)}"
+
+
+def formula_of(mtype: str, formula: str, opts: dict[str, Any]) -> str:
+    """A metric type's formula text under the options: the logo churn and retention rates'
+    follow the policy, every other formula is the catalogue's."""
+    if mtype not in LOGO_RATES or not logo_changed(opts):
+        return formula
+    return ("1 - " if mtype != LOGO_RATES[0] else "") + logo_formula(opts)
+
+
+def logo_arithmetic(opts: dict[str, Any], f: Callable[[str], str]) -> str:
+    """The logo churn rate's arithmetic over its parts (``f``: a part's number as text)."""
+    counted = opts["same_period_churn"] == "counted"
+    same = f"{f(SAME_PERIOD)} started and stopped in the period"
+    num = f"{f('churned_customers')} churned"
+    if counted:
+        num = f"({num} + {same})"
+    den = f"{f('customers_start')} customers at the start"
+    if opts["churn_denominator"] == "start_plus_new":
+        den = f"({den} + {f('new_customers')} new + {f('reactivated_customers')} reactivated" + (
+            f" + {f(SAME_PERIOD)} started and stopped)" if counted else ")"
+        )
+    return f"{num} / {den}"
+
+
 def settings(ctx: Context) -> dict[str, Any]:
     return ctx.cached(("policy",), lambda: effective(ctx.spec.model))
 
@@ -175,7 +287,8 @@ def adjust_lines(
     frame, cols = _discounts(ctx, role, frame, cols, opts["discounts"])
     if role != "subscriptions":
         return frame, cols
-    status = nw.col("status").str.to_lowercase().str.strip_chars()
+    # 'Past Due', 'past-due' and past_due are one status (exports write them all)
+    status = nw.col("status").str.strip_chars().str.to_lowercase().str.replace_all(r"[\s-]+", "_")
     if opts["trials"] == "excluded" and "status" in cols:
         frame = frame.filter(status.is_null() | ~status.is_in(TRIAL_STATUSES))
     end = nw.col("end_date") if "end_date" in cols else nw.lit(None, nw.Date)
@@ -268,11 +381,15 @@ def logo_churn(
     """The MRR summary with ``logo_churned`` and ``logo_base``: the logo churn rate's
     numerator and denominator under the run's options.
 
-    By default they are ``churned_customers`` and ``customers_start``. With
+    By default they are ``churned_customers`` and ``customers_start``, and
+    ``same_period_churned`` is 0. With
     ``same_period_churn: counted``, the accounts that had MRR at some day of the period
     but none at s-1 nor at e (``spans``: positive-MRR spans; ``snapshots``: the accounts
-    with MRR at s-1 or e) are added to the numerator; with ``start_plus_new`` the
-    denominator adds new and reactivated customers (and those same-period accounts).
+    with MRR at s-1 or e) are ``same_period_churned``, added to the numerator; with
+    ``start_plus_new`` the denominator adds new and reactivated customers (and those
+    same-period accounts). A group (an account, with ``--by account``) that has only such
+    accounts gets a row with 0 for every other column, so the per-group numerators and
+    denominators add up to the whole's.
     """
     c = nw.col
     opts = settings(ctx)
@@ -280,7 +397,9 @@ def logo_churn(
     plus_new = opts["churn_denominator"] == "start_plus_new"
     if window != 1 or not (counted or plus_new):
         return agg.with_columns(
-            c("churned_customers").alias("logo_churned"), c("customers_start").alias("logo_base")
+            c("churned_customers").alias("logo_churned"),
+            c("customers_start").alias("logo_base"),
+            nw.lit(0, nw.Int64).alias(SAME_PERIOD),
         )
     keys = ["period", *ctx.group_cols()]
     if counted:
@@ -296,13 +415,21 @@ def logo_churn(
         )
         held = snapshots().select("account_id", "period")
         brief = touched.join(held, on=["account_id", "period"], how="anti")
-        per = ctx.with_dims(brief).group_by(*keys).agg(nw.len().cast(nw.Int64).alias("__brief"))
-        agg = agg.join(per, on=keys, how="left").with_columns(c("__brief").fill_null(0))
+        per = ctx.with_dims(brief).group_by(*keys).agg(nw.len().cast(nw.Int64).alias(SAME_PERIOD))
+        # a group whose only accounts started and stopped within the period (with --by
+        # account: such an account, when the run adds no row for it) gets a row of zeros
+        schema = agg.collect_schema()
+        missing = per.join(agg.select(*keys), on=keys, how="anti").select(
+            *[c(n) if n in keys else nw.lit(0).cast(schema[n]).alias(n) for n in schema.names()],
+            SAME_PERIOD,
+        )
+        agg = agg.join(per, on=keys, how="left").with_columns(c(SAME_PERIOD).fill_null(0))
+        agg = nw.concat([agg, missing], how="vertical")
     else:
-        agg = agg.with_columns(nw.lit(0, nw.Int64).alias("__brief"))
+        agg = agg.with_columns(nw.lit(0, nw.Int64).alias(SAME_PERIOD))
     base = c("customers_start")
     if plus_new:
-        base = base + c("new_customers") + c("reactivated_customers") + c("__brief")
+        base = base + c("new_customers") + c("reactivated_customers") + c(SAME_PERIOD)
     return agg.with_columns(
-        (c("churned_customers") + c("__brief")).alias("logo_churned"), base.alias("logo_base")
-    ).drop("__brief")
+        (c("churned_customers") + c(SAME_PERIOD)).alias("logo_churned"), base.alias("logo_base")
+    )

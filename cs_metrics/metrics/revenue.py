@@ -20,6 +20,7 @@ from cs_metrics.metrics.base import (
 )
 from cs_metrics.metrics.common import count_if
 from cs_metrics.metrics.mrr import (
+    LOGO_PARTS,
     MARGIN_OPTION,
     NO_BASE_CUSTOMERS,
     NO_BASE_MRR,
@@ -189,10 +190,12 @@ def net_new_mrr(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     options=SOURCE_OPTION,
     higher_is_better=False,
     null_when=NO_BASE_CUSTOMERS,
+    parts=LOGO_PARTS,
+    explain="{logo_churned} churned / {logo_base} customers",
 )
 def customer_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     v, n = churn_rate_expr()
-    return summary_value(ctx, req, v, n)
+    return summary_value(ctx, req, v, n, parts=tuple(LOGO_PARTS))
 
 
 @metric_type(
@@ -204,10 +207,12 @@ def customer_churn_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     description="logo retention",
     options=SOURCE_OPTION,
     null_when=NO_BASE_CUSTOMERS,
+    parts=LOGO_PARTS,
+    explain="1 - {logo_churned} churned / {logo_base} customers",
 )
 def customer_retention_rate(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
     v, n = churn_rate_expr()
-    return summary_value(ctx, req, 1.0 - v, n)
+    return summary_value(ctx, req, 1.0 - v, n, parts=tuple(LOGO_PARTS))
 
 
 @metric_type(

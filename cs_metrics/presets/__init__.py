@@ -1,9 +1,9 @@
 """Source presets: a vendor's own export layout, read with no ``columns:`` mapping.
 
 ``sources.<role>.preset: NAME`` names a vendor (stripe, chargebee, recurly, baremetrics,
-zendesk, intercom, delighted, typeform, segment, amplitude). Each preset is DATA: for each
-role it supports, one or more :class:`Layout` s (the columns the vendor's export has, and
-the conventions its values follow). Reading a file:
+zuora, zendesk, freshdesk, intercom, delighted, typeform, segment, amplitude). Each preset
+is DATA: for each role it supports, one or more :class:`Layout` s (the columns the
+vendor's export has, and the conventions its values follow). Reading a file:
 
 1. :func:`~cs_metrics.presets.apply.apply_preset` (called by ``sources.scan_source`` right after the header is
    read) picks the layout whose required columns the file has, renames the vendor's

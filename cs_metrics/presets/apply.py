@@ -13,6 +13,7 @@ from cs_metrics.presets.layouts import (
     HELPER,
     PRESET_NAMES,
     PRESETS,
+    TRIAL_STATES,
     UNIT_MONTHS,
     ZERO_DECIMAL,
     Col,
@@ -162,6 +163,7 @@ def apply_preset(
     for rule in layout.rules:
         if rule in _RULES_TEXT:
             exprs = _RULES_TEXT[rule](exprs)
+    exprs += _policy_columns(layout, exprs, set(source.columns))
     # which layout was read, for finish_preset (a column name: the frame stays lazy)
     exprs.append(pl.lit(None, pl.String).alias(f"{HELPER}layout_{res.index}"))
     produced = {e.meta.output_name() for e in exprs}
@@ -171,6 +173,26 @@ def apply_preset(
     keep = [h for h in header if h not in consumed and h not in produced]
     lf = lf.select([pl.col(h) for h in keep] + exprs)
     return lf, list(lf.collect_schema().names())
+
+
+def _policy_columns(layout: Layout, exprs: list[pl.Expr], explicit: set[str]) -> list[pl.Expr]:
+    """The canonical columns the definition policies read (status, status_date,
+    canceled_at, paid_through), copied from the preset's helpers unless mapped under
+    ``columns:``. A trial's status is left empty: the preset already starts its MRR at the
+    trial's end (the ``trials`` option is for status columns mapped by hand)."""
+    import polars as pl
+
+    by_name = {e.meta.output_name(): e for e in exprs}
+    out = []
+    for canonical, helper in layout.policy_columns.items():
+        expr = by_name.get(HELPER + helper[1:])
+        if expr is None or canonical in explicit or canonical in by_name:
+            continue
+        if canonical == "status":
+            low = expr.str.to_lowercase().str.replace_all(r"[\s-]+", "_")
+            expr = pl.when(low.is_in(list(TRIAL_STATES))).then(None).otherwise(expr)
+        out.append(expr.alias(canonical))
+    return out
 
 
 def _text(expr: pl.Expr, dtype: Any) -> pl.Expr:
@@ -316,9 +338,13 @@ def finish_preset(lf: pl.LazyFrame, source: Source, role: str) -> pl.LazyFrame:
             return c
         return _parse(helpers[target[1:]], dtype, pl.String, opts)
 
-    def status(target: str) -> pl.Expr | None:
+    def status(target: str) -> pl.Expr | None:  # 'Non Renewing' -> non_renewing
         c = col(target)
-        return None if c is None else c.cast(pl.String).str.strip_chars().str.to_lowercase()
+        if c is None:
+            return None
+        return (
+            c.cast(pl.String).str.strip_chars().str.to_lowercase().str.replace_all(r"[\s-]+", "_")
+        )
 
     for target, values in layout.exclude.items():
         s = status(target)

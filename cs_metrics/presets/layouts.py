@@ -36,6 +36,11 @@ ZERO_DECIMAL = frozenset(
     ]
 )
 
+# statuses (normalised: lower case, spaces and dashes as _) of a trial: the preset starts
+# MRR at the trial's end itself, so its status column leaves them empty for the policies
+TRIAL_STATES = ("trialing", "in_trial", "trial", "free_trial")
+
+
 # interval unit -> months (the same month lengths as sources.INTERVAL_MONTHS)
 UNIT_MONTHS = {"day": 12 / 365, "week": 12 / 52, "month": 1.0, "quarter": 3.0, "year": 12.0}
 
@@ -66,6 +71,9 @@ class Layout:
     resolved_if: tuple[str, ...] = ()  # resolved_at only when the status is one of these
     rules: tuple[str, ...] = ()  # vendor-specific derivations (see _RULES_TEXT/_RULES_TYPED)
     hint: str = ""  # added to the wrong-layout error (e.g. which column to map)
+    # canonical column -> the helper it copies: the columns the definition policies read
+    # (status, status_date, canceled_at, paid_through; metrics/policy.py)
+    policy_columns: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -115,9 +123,17 @@ STRIPE_SUBSCRIPTIONS = Layout(
         _c("_cancel_at_period_end", "Cancel At Period End"),
     ),
     exclude={"_status": ("incomplete", "incomplete_expired")},
-    ends={"canceled": ("_canceled_at",), "unpaid": ("_period_start",)},
+    ends={"canceled": ("_canceled_at",)},
     scheduled_end=("_cancel_at_period_end", "_period_end"),
     paid_from_trial_end=True,
+    # past_due / unpaid: since the current period's renewal invoice (its start); unpaid and
+    # past-due rows are the policy's to end (unpaid_days, past_due_days)
+    policy_columns={
+        "status": "_status",
+        "status_date": "_period_start",
+        "canceled_at": "_canceled_at",
+        "paid_through": "_period_end",
+    },
 )
 
 _STRIPE_LINE_COMMON = (
@@ -178,7 +194,7 @@ CHARGEBEE_SUBSCRIPTIONS = Layout(
     "Chargebee subscriptions export (subscription fields as the API names them)",
     CHARGEBEE_FIELDS,
     (
-        _cb("account_id", "customer_id", required=True),
+        _cb("account_id", "customer_id", "customers.id", required=True),
         _cb(
             "start_date",
             "started_at",
@@ -205,6 +221,7 @@ CHARGEBEE_SUBSCRIPTIONS = Layout(
     exclude={"_status": ("future",)},
     ends={"paused": ("_pause_date", "_term_end"), "transferred": ("_term_end",)},
     paid_from_trial_end=True,
+    policy_columns={"status": "_status", "paid_through": "_term_end"},
 )
 
 RECURLY_SUBSCRIPTIONS = Layout(
@@ -232,10 +249,16 @@ RECURLY_SUBSCRIPTIONS = Layout(
         _c("subscription_id", "uuid", "subscription_uuid"),
         _c("_trial_end", "trial_ends_at", kind="time"),
         _c("_period_end", "current_period_ends_at", kind="time"),
+        _c("_canceled_at", "canceled_at", "subscription_canceled_at", kind="time"),
     ),
     exclude={"_status": ("future", "failed")},
     ends={"paused": ("_period_end",)},
     paid_from_trial_end=True,
+    policy_columns={
+        "status": "_status",
+        "canceled_at": "_canceled_at",
+        "paid_through": "_period_end",
+    },
 )
 
 BAREMETRICS_SUBSCRIPTIONS = Layout(
@@ -254,6 +277,52 @@ BAREMETRICS_SUBSCRIPTIONS = Layout(
         _c("subscription_id", "subscription_oid"),
     ),
     amount_scale=100.0,
+)
+
+ZUORA_CHARGES = Layout(
+    "Zuora rate plan charges (a Data Source or AQuA export of RatePlanCharge, Object.Field)",
+    "https://learn.microsoft.com/en-us/power-bi/connect-data/service-connect-to-zuora",
+    (
+        _c(
+            "account_id",
+            "Account.AccountNumber",
+            "Account.Id",
+            "Account: Account Number",
+            required=True,
+        ),
+        _c(
+            "start_date",
+            "RatePlanCharge.EffectiveStartDate",
+            "Rate Plan Charge: Effective Start Date",
+            required=True,
+        ),
+        # the charge's monthly recurring revenue, quantity and billing period applied
+        _c("amount", "RatePlanCharge.MRR", "Rate Plan Charge: MRR", required=True),
+        _c("_status", "Subscription.Status", "Subscription: Status", required=True),
+        _c("end_date", "RatePlanCharge.EffectiveEndDate", "Rate Plan Charge: Effective End Date"),
+        _c("currency", "Account.Currency", "Account: Currency"),
+        _c("plan", "RatePlan.Name", "Product.Name", "Rate Plan: Name", "Product: Name"),
+        _c("subscription_id", "Subscription.Name", "Subscription.Id", "Subscription: Name"),
+        _c("_charge_type", "RatePlanCharge.ChargeType", "Rate Plan Charge: Charge Type"),
+        _c("_cancelled", "Subscription.CancelledDate", "Subscription: Cancelled Date"),
+        _c(
+            "_charged_through",
+            "RatePlanCharge.ChargedThroughDate",
+            "Rate Plan Charge: Charged Through Date",
+        ),
+    ),
+    # an amended subscription's earlier versions are Expired (the new version carries the
+    # charges on), a Draft never started: Zuora's own gross MRR leaves both out
+    exclude={
+        "_status": ("expired", "draft"),
+        "_charge_type": ("onetime", "one_time", "usage"),
+    },
+    policy_columns={
+        "status": "_status",
+        "canceled_at": "_cancelled",
+        "paid_through": "_charged_through",
+    },
+    hint="export the RatePlanCharge data source with Account.AccountNumber and Subscription.Status",
 )
 
 ZENDESK_TICKETS = Layout(
@@ -281,6 +350,30 @@ ZENDESK_TICKETS = Layout(
     exclude={"status": ("deleted",)},
     rules=("first_reply_minutes",),
     hint="Zendesk's CSV names the organization 'Organization'",
+)
+
+FRESHDESK_TICKETS = Layout(
+    "Freshdesk ticket export (Tickets > Export, CSV; API field names too)",
+    "https://developers.freshdesk.com/api/#tickets",
+    (
+        _c("ticket_id", "Ticket ID", "Ticket Id", "id", required=True),
+        _c(
+            "account_id",
+            "Company Name",
+            "Company",
+            "company_id",
+            "Company ID",
+            required=True,
+        ),
+        _c("created_at", "Created time", "created_at", required=True),
+        _c("first_response_at", "Initial response time"),
+        _c("resolved_at", "Resolved time", "resolved_at", "Closed time", "closed_at"),
+        _c("contacts", "Agent interactions", "agent_interactions"),
+        _c("status", "Status", "status"),
+        _c("channel", "Source", "source"),
+    ),
+    resolved_if=("resolved", "closed", "4", "5"),
+    hint="Freshdesk's export names the account 'Company Name': add that field to the export",
 )
 
 INTERCOM_CONVERSATIONS = Layout(
@@ -367,7 +460,10 @@ TYPEFORM_RESPONSES = Layout(
         _c("submitted_at", "Submit Date (UTC)", "submitted_at", required=True, kind="time"),
         _c("score", "score", required=True),
         _c("respondent_id", "#", "Response ID", "token", "response_id"),
+        _c("_response_type", "Response Type", "response_type"),
     ),
+    # a partial response (no Submit Date) was never submitted: not a survey response
+    exclude={"_response_type": ("partial",)},
     hint="Typeform names each answer column after its question: map the score with "
     "columns: {score: <question text>} and the account hidden field with account_id",
 )
@@ -439,7 +535,9 @@ PRESETS: dict[str, Preset] = {
         Preset("chargebee", "Chargebee", {"subscriptions": (CHARGEBEE_SUBSCRIPTIONS,)}),
         Preset("recurly", "Recurly", {"subscriptions": (RECURLY_SUBSCRIPTIONS,)}),
         Preset("baremetrics", "Baremetrics", {"subscriptions": (BAREMETRICS_SUBSCRIPTIONS,)}),
+        Preset("zuora", "Zuora", {"subscriptions": (ZUORA_CHARGES,)}),
         Preset("zendesk", "Zendesk", {"tickets": (ZENDESK_TICKETS,)}),
+        Preset("freshdesk", "Freshdesk", {"tickets": (FRESHDESK_TICKETS,)}),
         Preset("intercom", "Intercom", {"tickets": (INTERCOM_CONVERSATIONS,)}),
         Preset("delighted", "Delighted", {"surveys": (DELIGHTED_RESPONSES,)}),
         Preset("typeform", "Typeform", {"surveys": (TYPEFORM_RESPONSES,)}),

@@ -473,6 +473,14 @@ def render_explain(facts: dict[str, Any], console: Console) -> None:
     for s in facts.get("sources") or []:
         where = ", ".join(s["files"]) if s["files"] else "not configured"
         p(f"  reads:   {e(s['role'])} ({e(where)})")
+    policy = facts.get("policy") or {}
+    if policy.get("options"):  # only the definition options that can change this metric
+        own = set(policy.get("from_definitions") or ())
+        shown = ", ".join(
+            f"{k}={'null' if v is None else v}" + (" (definitions:)" if k in own else "")
+            for k, v in policy["options"].items()
+        )
+        p(f"  policy:  {e(policy['name'])}: {e(shown)}")
     p("")
     unit = facts["unit"]
     if facts["by"]:

@@ -31,6 +31,7 @@ from cs_metrics.report.tables import (
     all_metrics_blocks,
     attention_frame,
     breakdown_matrix,
+    policy_line,
     tables,
 )
 from cs_metrics.report.words import (
@@ -423,6 +424,7 @@ def _blocks_html(data: ReportData, blocks: list[Any]) -> str:
 
 def _definitions_html(data: ReportData, defs: pl.DataFrame) -> str:
     rows = []
+    policy_name = data.spec.model.policy
     titles = {"metric": "Metrics", "health": "Health score", "alert": "Alerts", "cohort": "Cohorts"}
     for section in ("metric", "health", "alert", "cohort"):
         part = defs.filter(pl.col("section") == section)
@@ -441,14 +443,20 @@ def _definitions_html(data: ReportData, defs: pl.DataFrame) -> str:
                 label = ""
             name = esc(r["name"]) + (f"<small>{esc(label)}</small>" if label else "")
             unit = " · ".join(esc(x) for x in (r["unit"], r["sources"]) if x)
+            opts = esc(r["options"])
+            if r["policy"]:
+                opts += ("<br>" if opts else "") + (
+                    f'<span class="muted">policy {esc(policy_name)}: {esc(r["policy"])}</span>'
+                )
             rows.append(
-                f"<tr><td>{name}</td><td>{what}</td><td>{esc(r['options'])}</td>"
+                f"<tr><td>{name}</td><td>{what}</td><td>{opts}</td>"
                 f'<td class="muted">{unit}</td></tr>'
             )
     return (
         '<section class="card" id="definitions"><h2>Definitions used</h2>'
         '<p class="hint">every number in this report as computed: formula, options (defaults '
-        "marked), unit and the sources read</p>"
+        "marked), the definition options of the policy that change it, unit and the sources "
+        f'read</p><p class="hint" id="policy">{esc(policy_line(data))}</p>'
         '<table class="defs"><colgroup><col style="width:22%"><col style="width:45%">'
         '<col style="width:19%"><col style="width:14%"></colgroup>'
         "<thead><tr><th>Name</th><th>Definition</th><th>Options</th><th>Unit · source</th></tr>"
@@ -502,7 +510,7 @@ def render_html(data: ReportData, tabs: list[Table] | None = None) -> str:
         f"<span>compared with {esc(period_title(data.previous))}</span></div>",
         "</div>",
         f'<div class="meta">period <b>{esc(data.period.label)}</b> · data as of '
-        f"<b>{esc(data.data_end.isoformat())}</b>"
+        f"<b>{esc(data.data_end.isoformat())}</b> · policy <b>{esc(data.spec.model.policy)}</b>"
         + (f'<br><b class="stale">{esc(stale_text(data))}</b>' if data.stale else "")
         + "<br>generated "
         f"{esc(data.generated.strftime('%Y-%m-%d %H:%M'))}</div>",

@@ -14,6 +14,7 @@ from cs_metrics.report.tables import (
     all_metrics_blocks,
     attention_frame,
     breakdown_matrix,
+    policy_line,
     tables,
 )
 from cs_metrics.report.words import (
@@ -43,7 +44,8 @@ def render_markdown(data: ReportData, tabs: list[Table] | None = None) -> str:
         f"# {md_cell(s.title)} — {md_cell(period_title(data.period))}",
         "",
         f"Period **{data.period.label}** compared with {data.previous.label} · data as of "
-        f"{data.data_end.isoformat()}{stale_banner(data)} · generated "
+        f"{data.data_end.isoformat()}{stale_banner(data)} · policy {data.spec.model.policy} · "
+        "generated "
         f"{data.generated.strftime('%Y-%m-%d %H:%M')} "
         f"by `csm report` from `{data.spec.path}`",
         "",
@@ -171,18 +173,20 @@ def render_markdown(data: ReportData, tabs: list[Table] | None = None) -> str:
         body = blocks_markdown(blocks).replace(f"### {data.period.label}\n\n", "", 1)
         lines += ["## All metrics", "", body.rstrip("\n"), ""]
     defs = next(t.frame for t in tabs if t.name == "definitions")
-    lines += ["## Definitions used", ""]
+    lines += ["## Definitions used", "", md_cell(policy_line(data)) + ".", ""]
     rows = [
         [
             r["section"],
             r["name"],
             r["definition"] + (f" [where {r['filter']}]" if r["filter"] else ""),
             r["options"],
+            r["policy"],
             r["unit"],
         ]
         for r in defs.iter_rows(named=True)
     ]
-    lines += md_table(["Kind", "Name", "Definition", "Options", "Unit"], rows)
+    policy = f"Policy {data.spec.model.policy}"
+    lines += md_table(["Kind", "Name", "Definition", "Options", policy, "Unit"], rows)
     read = ", ".join(f"{r} {n:,}" for r, n in sorted(data.rows_read.items())) or "none"
     lines += ["", f"_Rows read: {read}._", ""]
     return "\n".join(lines)

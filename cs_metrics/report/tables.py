@@ -10,7 +10,9 @@ from typing import Any
 
 import polars as pl
 
-from cs_metrics.engine import VALUE_DECIMALS
+from cs_metrics.engine import VALUE_DECIMALS, requests_for
+from cs_metrics.metrics import policy
+from cs_metrics.metrics.base import MetricRequest
 from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
 from cs_metrics.render.layout import Block, build_blocks
 from cs_metrics.render.machine import finite
@@ -252,10 +254,14 @@ def cohorts_table(data: ReportData) -> Table:
 
 
 def definitions_frame(data: ReportData) -> pl.DataFrame:
-    """section, name, label, type, unit, definition, options, sources: every definition used."""
+    """section, name, label, type, unit, definition, options, sources, policy: every
+    definition used; ``policy`` is the definition options (docs/policies.md) that can change
+    the row's numbers, with the run's values (:func:`policy_options`)."""
     load_all()
     rows: list[dict[str, Any]] = []
     spec_metrics = data.spec.model.metrics
+    by_policy = policy_options(data)
+    in_force = policy.effective(data.spec.model)
     for name, meta in data.main.metrics.items():
         if name in spec_metrics:
             m = spec_metrics[name]
@@ -265,7 +271,9 @@ def definitions_frame(data: ReportData) -> pl.DataFrame:
             )
             values = m.model_dump(exclude=skip)
             explicit = m.model_fields_set
-            definition = m.expr if m.type == "formula" else mt.formula
+            definition = (
+                m.expr if m.type == "formula" else policy.formula_of(m.type, mt.formula, in_force)
+            )
             opts = [
                 f"{k}={_opt(v)}" + ("" if k in explicit else " (default)")
                 for k, v in values.items()
@@ -277,7 +285,7 @@ def definitions_frame(data: ReportData) -> pl.DataFrame:
             description = m.description or mt.description
         else:
             mt = REGISTRY[name]
-            definition = mt.formula
+            definition = policy.formula_of(name, mt.formula, in_force)
             opts = [
                 f"{k}={_opt(o.default)} (default)"
                 for k, o in mt.options.items()
@@ -300,6 +308,7 @@ def definitions_frame(data: ReportData) -> pl.DataFrame:
                 "options": ", ".join(opts),
                 "sources": sources,
                 "description": description or "",
+                "policy": by_policy.get(name, ""),
             }
         )
     hb = data.spec.model.health
@@ -366,13 +375,42 @@ def definitions_frame(data: ReportData) -> pl.DataFrame:
                 "starting MRR; 'all' is the weighted average over the cohorts that reached the age",
                 f"grain={data.cohorts.grain}, cohorts={len(data.cohorts.cohorts)}",
             )
+            | {"policy": by_policy.get("", "")}
         )
     schema = {
         k: pl.String
         for k in ("section", "name", "label", "type", "unit", "definition", "filter", "options")
     }
-    schema |= {"sources": pl.String, "description": pl.String}
+    schema |= {"sources": pl.String, "description": pl.String, "policy": pl.String}
     return pl.DataFrame(rows, schema=schema)
+
+
+def policy_options(data: ReportData) -> dict[str, str]:
+    """Metric -> ``option=value, ...`` of the definition options that can change it under
+    the run's policy (those the spec's ``definitions:`` sets marked); ``""`` -> the cohorts'
+    (the MRR options of the billing source)."""
+    spec = data.spec
+    opts = policy.effective(spec.model)
+    own = policy.overridden(spec.model)
+    sources = spec.model.sources
+    requests = {r.name: r for r in requests_for(spec, list(data.main.metrics))}
+    out = {
+        name: policy.shown(opts, policy.applicable(name, requests, sources), own)
+        for name in data.main.metrics
+    }
+    cohorts = {"": MetricRequest("", "mrr", {})}  # cohorts read the MRR model as mrr does
+    out[""] = policy.shown(opts, policy.applicable("", cohorts, sources), own)
+    return out
+
+
+def policy_line(data: ReportData) -> str:
+    """The definition policy in force, for the summaries' definitions section."""
+    model = data.spec.model
+    own = sorted(policy.overridden(model))
+    text = f"Definition policy: {model.policy} (docs/policies.md gives each option's source)"
+    if own:
+        text += "; set over it by definitions: " + ", ".join(own)
+    return text
 
 
 def _def_row(
@@ -389,6 +427,7 @@ def _def_row(
         "options": options,
         "sources": "",
         "description": "",
+        "policy": "",
     }
 
 
