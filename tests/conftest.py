@@ -85,6 +85,30 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "engines: run the test once per engine under test")
 
 
+# The whole suite (`uv run pytest`, no paths given) runs on one pytest-xdist worker per CPU
+# (pyproject's addopts choose `--dist loadgroup`); a run of chosen files or tests stays in
+# one process (no workers to start), and `-n N` / `-n 0` / `-p no:xdist` always win. Tests
+# marked ``xdist_group`` share a worker (the Spark tests: one JVM, not one per worker).
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
+    if (
+        whole_suite
+        and config.pluginmanager.has_plugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker: never start workers of its own
+        and config.option.numprocesses is None
+        and not config.option.usepdb
+    ):
+        config.option.numprocesses = "auto"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name.startswith("test_spark"):
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
 def pytest_generate_tests(metafunc):
     if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("engines"):
         metafunc.parametrize("engine", engines_under_test(metafunc.config))
