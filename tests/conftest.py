@@ -85,28 +85,23 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "engines: run the test once per engine under test")
 
 
-# The whole suite (`uv run pytest`, no paths given) runs on one pytest-xdist worker per CPU
-# (pyproject's addopts choose `--dist loadgroup`); a run of chosen files or tests stays in
-# one process (no workers to start), and `-n N` / `-n 0` / `-p no:xdist` always win. Tests
-# marked ``xdist_group`` share a worker (the Spark tests: one JVM, not one per worker).
+# The whole suite (`uv run pytest`, no paths given) runs on one pytest-xdist worker per CPU;
+# a run of chosen files or tests stays in one process (no workers to start), and `-n N`,
+# `-n 0`, `--dist` and `-p no:xdist` always win. `--dist loadfile`: each test file runs in
+# one worker, so a module-scoped fixture (a sample compute, a SparkSession) is built once.
+# (`loadgroup` would do for the Spark files alone, but xdist 3.8 cannot group on pytest 9.2.)
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
-    whole_suite = config.args_source == pytest.Config.ArgsSource.TESTPATHS
     if (
-        whole_suite
-        and config.pluginmanager.has_plugin("xdist")
-        and not hasattr(config, "workerinput")  # a worker: never start workers of its own
+        config.pluginmanager.has_plugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker never starts workers of its own
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
         and config.option.numprocesses is None
+        and config.option.dist == "no"
         and not config.option.usepdb
     ):
         config.option.numprocesses = "auto"
-
-
-@pytest.hookimpl(tryfirst=True)  # before xdist's worker reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name.startswith("test_spark"):
-            item.add_marker(pytest.mark.xdist_group("spark"))
+        config.option.dist = "loadfile"
 
 
 def pytest_generate_tests(metafunc):
