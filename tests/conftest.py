@@ -102,6 +102,28 @@ def pytest_cmdline_main(config):
     ):
         config.option.numprocesses = "auto"
         config.option.dist = "loadfile"
+        config.option.loadscopereorder = False  # files in the order below, not by test count
+
+
+# The files that take longest start first (Spark's JVM, real processes with signals and
+# timeouts, hypothesis), so that no worker is left alone with one of them at the end; the
+# others keep their order (and every file the order of its tests).
+SLOW_FILES = (
+    "test_spark.py",
+    "test_spark_read.py",
+    "test_signals.py",
+    "test_fuzz.py",
+    "test_properties.py",
+    "test_report.py",
+    "test_cli_frame.py",
+    "test_engines.py",
+    "test_expr.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 def pytest_generate_tests(metafunc):
