@@ -85,8 +85,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "engines: run the test once per engine under test")
 
 
-# The whole suite (`uv run pytest`, no paths given) runs on one pytest-xdist worker per CPU;
-# a run of chosen files or tests stays in one process (no workers to start), and `-n N`,
+# The whole suite (`uv run pytest`, no paths, -k or -m) runs on one pytest-xdist worker per
+# CPU; a run of chosen files or tests stays in one process (no workers to start), and `-n N`,
 # `-n 0`, `--dist` and `-p no:xdist` always win. `--dist loadfile`: each test file runs in
 # one worker, so a module-scoped fixture (a sample compute, a SparkSession) is built once.
 # (`loadgroup` would do for the Spark files alone, but xdist 3.8 cannot group on pytest 9.2.)
@@ -96,6 +96,8 @@ def pytest_cmdline_main(config):
         config.pluginmanager.has_plugin("xdist")
         and not hasattr(config, "workerinput")  # a worker never starts workers of its own
         and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword  # -k / -m choose a few tests: one process
+        and not config.option.markexpr
         and config.option.numprocesses is None
         and config.option.dist == "no"
         and not config.option.usepdb
