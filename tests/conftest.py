@@ -102,7 +102,7 @@ def pytest_cmdline_main(config):
         and config.option.dist == "no"
         and not config.option.usepdb
     ):
-        config.option.numprocesses = "auto"
+        config.option.numprocesses = "logical"  # "auto" would count physical cores with psutil
         config.option.dist = "loadfile"
         config.option.loadscopereorder = False  # files in the order below, not by test count
 
