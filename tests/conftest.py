@@ -85,6 +85,49 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "engines: run the test once per engine under test")
 
 
+# The whole suite (`uv run pytest`, no paths, -k or -m) runs on one pytest-xdist worker per
+# CPU; a run of chosen files or tests stays in one process (no workers to start), and `-n N`,
+# `-n 0`, `--dist` and `-p no:xdist` always win. `--dist loadfile`: each test file runs in
+# one worker, so a module-scoped fixture (a sample compute, a SparkSession) is built once.
+# (`loadgroup` would do for the Spark files alone, but xdist 3.8 cannot group on pytest 9.2.)
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    if (
+        config.pluginmanager.has_plugin("xdist")
+        and not hasattr(config, "workerinput")  # a worker never starts workers of its own
+        and config.args_source == pytest.Config.ArgsSource.TESTPATHS
+        and not config.option.keyword  # -k / -m choose a few tests: one process
+        and not config.option.markexpr
+        and config.option.numprocesses is None
+        and config.option.dist == "no"
+        and not config.option.usepdb
+    ):
+        config.option.numprocesses = "logical"  # "auto" would count physical cores with psutil
+        config.option.dist = "loadfile"
+        config.option.loadscopereorder = False  # files in the order below, not by test count
+
+
+# The files that take longest start first (Spark's JVM, real processes with signals and
+# timeouts, hypothesis), so that no worker is left alone with one of them at the end; the
+# others keep their order (and every file the order of its tests).
+SLOW_FILES = (
+    "test_spark.py",
+    "test_spark_read.py",
+    "test_signals.py",
+    "test_fuzz.py",
+    "test_properties.py",
+    "test_report.py",
+    "test_cli_frame.py",
+    "test_engines.py",
+    "test_expr.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
 def pytest_generate_tests(metafunc):
     if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("engines"):
         metafunc.parametrize("engine", engines_under_test(metafunc.config))

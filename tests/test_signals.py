@@ -106,7 +106,13 @@ def test_a_signal_at_any_moment_of_a_report(project, sig):
     total = run_time(["report", "--spec", spec, "--out-dir", out])
     before = snapshot(out)
     interrupted = 0
-    for delay in moments(total, 0.3, 0.55, 0.8):
+    first = moments(total, 0.3, 0.55, 0.8)
+    # two more tries, only when fewer than two runs were interrupted: on a shared machine a
+    # run can be much faster than the timed one (the load fell) and finish before its signal
+    again = moments(total, 0.3, 0.45)
+    for i, delay in enumerate([*first, *again]):
+        if i >= len(first) and interrupted >= 2:
+            break
         proc = start(["report", "--spec", spec, "--out-dir", out])
         time.sleep(delay)
         if proc.poll() is None:
