@@ -82,3 +82,204 @@ def same(spark, spec_dir: Path, role: str, source: Source, *, native: bool = Tru
 @pytest.mark.parametrize("role", list(SAMPLE))
 def test_every_sample_source_reads_as_on_polars(spark, role):
     same(spark, REPO, role, Source.model_validate(SAMPLE[role]))
+
+
+# ---- hand-made files: both readers agree, value for value and error for error --------------
+def polars_outcome(spec_dir: Path, role: str, source: Source):
+    """(frame, None) or (None, the error) as the polars engine reads the source."""
+    from cs_metrics.sources import explain_read_error, raise_for_checks
+
+    try:
+        sc = scan_source(spec_dir, role, source)
+        try:
+            rows, *bad = pl.collect_all([sc.frame.select(sc.columns), *sc.checks])
+        except pl.exceptions.PolarsError as exc:
+            raise explain_read_error([sc], exc) from None
+        if bad:
+            raise_for_checks(pl.concat(bad))
+    except CsmError as err:
+        return None, err
+    return rows, None
+
+
+def spark_outcome(spark, spec_dir: Path, role: str, source: Source):
+    try:
+        sc = read_source(spark, spec_dir, role, source)
+        sc.check()
+    except CsmError as err:
+        return None, err, None
+    return collected(sc.frame), None, sc
+
+
+def shown(err: CsmError) -> tuple:
+    return type(err), err.message, [(p.message, p.location) for p in err.problems]
+
+
+def agree(spark, folder: Path, role: str, source: dict, files: dict, *, native: bool = True):
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, pl.DataFrame):
+            content.write_parquet(path)
+        else:
+            path.write_text(content, encoding="utf-8")
+    src = Source.model_validate(source)
+    want, want_err = polars_outcome(folder, role, src)
+    got, got_err, sc = spark_outcome(spark, folder, role, src)
+    if want_err is not None or got_err is not None:
+        assert got_err is not None, f"Spark read it; polars said {want_err.message}"
+        assert want_err is not None, f"polars read it; Spark said {got_err.message}"
+        assert shown(got_err) == shown(want_err)
+        return want_err
+    if native:
+        assert sc.fallback is None, sc.fallback
+    assert got.columns == want.columns
+    assert dict(got.schema) == dict(want.schema)
+    order = list(want.columns)
+    assert_frame_equal(got.sort(order, nulls_last=True), want.sort(order, nulls_last=True))
+    assert sc.warnings == scan_source(folder, role, src).warnings
+    return sc
+
+
+SUBS = "account_id,start_date,end_date,amount,interval,plan\n"
+DATES = [
+    "2024-01-05",
+    "2024-1-5",
+    " 2024-01-05 ",
+    "2024-01-05 10:00:00",
+    "2024-01-05T10:00",
+    "2024-01-05 7:05",
+    "2024-01-05T10:00:00+01:00",
+    "2024-01-05T23:30:00-05:00",  # the next day in UTC
+    "2024-01-05 10:00:00.123456789Z",
+    "2024-01-05T10:00:59.5+0100",
+    "2024-01-05T10:00:00 Z",
+    "2024-01-05T10:00:60",  # a leap second: the next minute, as chrono reads it
+]
+AMOUNTS = ["1", "+1", ".5", "5.", "1e3", "$1,234.56", "€5", "5 €", "-$5", "1,234.56", "00012", "7"]
+INTERVALS = ["month", "Year", " quarterly ", "", "3", "week", "annual", "day", "2.5", "MONTHLY", "yearly", "1"]
+
+
+def mixed_file() -> str:
+    rows = [
+        f'a{i},"{d}",,"{a}",{iv},p{i % 3}'
+        for i, (d, a, iv) in enumerate(zip(DATES, AMOUNTS, INTERVALS, strict=True))
+    ]
+    return SUBS + "\n".join(rows) + "\n"
+
+
+@pytest.mark.parametrize("timezone", [None, "America/New_York"])
+def test_date_number_and_interval_forms_read_as_on_polars(spark, tmp_path, timezone):
+    # no one format reads every start_date: each value is read by the first that can;
+    # '$1,234.56' in the first rows turns on number cleaning (a notice counts the values)
+    options = {"timezone": timezone} if timezone else {}
+    sc = agree(spark, tmp_path, "subscriptions", {"path": "s.csv", "options": options},
+               {"s.csv": mixed_file()})
+    ((frame, fmt),) = sc.notices
+    polars_sc = scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "s.csv"}))
+    want = [f(lf.collect()) for lf, f in polars_sc.notices]
+    assert fmt(collected(frame)) in want
+    assert "read 5 value(s) written with a currency symbol" in fmt(collected(frame))
+
+
+def test_one_timestamp_format_is_picked_from_the_first_rows(spark, tmp_path):
+    text = "ticket_id,account_id,created_at,resolved_at,contacts,reopened\n" + "".join(
+        f"t{i},a1,2024-03-0{i % 9 + 1}T0{i % 10}:15:00Z,2024-03-10 10:00,{c},{r}\n"
+        for i, (c, r) in enumerate(
+            zip(["1", "yes", " 3 ", "", "no", "+2", "0", "T", "f", "12"],
+                ["true", "FALSE", "0", "1", "", "y", "N", "1", "0", "0"], strict=True)
+        )
+    )
+    agree(spark, tmp_path, "tickets", {"path": "t.csv"}, {"t.csv": text})
+
+
+def test_accounts_attributes_matching_and_blank_names(spark, tmp_path):
+    text = (
+        "Account ID,Name,employees,score,founded,region,,notes\n"
+        'a1,"Acme, Inc",12,4.5,2001-02-03,EU,x,"said ""hi"""\n'
+        'a2,"",1200,-1,2010-12-31,NA,,"two\nlines"\n'
+        "a3,Zed, 7 ,1e2,,APAC,y,\n"
+    )
+    agree(spark, tmp_path, "accounts", {"path": "a.csv"}, {"a.csv": text})
+
+
+def test_null_values_decimal_comma_and_a_guessed_delimiter(spark, tmp_path):
+    text = (
+        "account_id;start_date;amount;plan\n"
+        "a1;2024-01-01;1.234,50;N/A\n"
+        'a2;2024-01-01;-;"N/A"\n'
+        "a3;2024-01-01;12,5;-\n"
+        'a4;2024-01-01;0,5;""\n'
+    )
+    source = {"path": "s.csv", "options": {"decimal": ",", "thousands": ".", "null_values": ["N/A", "-"]}}
+    agree(spark, tmp_path, "subscriptions", source, {"s.csv": text})
+
+
+def test_short_rows_trailing_delimiters_and_a_header_only_file(spark, tmp_path):
+    files = {
+        "in/a.csv": "account_id,start_date,amount,plan\na1,2024-01-01,10,\na2,2024-01-01,5\n",
+        "in/b.csv": "plan,amount,start_date,account_id\npro,7,2024-02-01,a3\n",  # other order
+        "in/c.csv": "account_id,start_date,amount\n",
+        "in/d.tsv": "account_id\tstart_date\tamount\na4\t2024-03-01\t3\n",
+    }
+    sc = agree(spark, tmp_path, "subscriptions", {"path": "in/*.?sv"}, files)
+    assert any("0 rows (only a header)" in w for w in sc.warnings)
+
+
+def test_parquet_typed_and_text_columns(spark, tmp_path):
+    from datetime import date, datetime
+
+    df = pl.DataFrame(
+        {
+            "account_id": ["a1", "a2", "a3"],
+            "user_id": [1, 2, None],
+            "timestamp": [datetime(2024, 1, 5, 23, 30), datetime(2024, 2, 1), None],
+            "event": ["login", "x", None],
+            "value": [1, 2, 3],
+            "day": [date(2024, 1, 1), None, date(2024, 3, 1)],
+        }
+    ).with_columns(pl.col("timestamp").dt.replace_time_zone("UTC"))
+    text = pl.DataFrame(
+        {"account_id": ["b1"], "timestamp": ["2024-05-01T10:00:00+02:00"], "value": ["2.5"]}
+    )
+    source = {"path": "u/*.parquet", "options": {"timezone": "Europe/Berlin"}, "dtypes": {"day": "date"}}
+    agree(spark, tmp_path, "usage", source, {"u/a.parquet": df, "u/b.parquet": text})
+
+
+BAD = {
+    "a date polars cannot read": SUBS + "a1,05/01/2024,,10,month,p\na2,06/01/2024,,10,month,p\n",
+    "an extra field": SUBS + "a1,2024-01-01,,10,month,p,extra\n",
+    "an end before the start": SUBS + "a1,2024-03-01,2024-02-01,10,month,p\n",
+    "an empty required value": SUBS + "a1,,,10,month,p\n ,2024-01-01,,10,month,p\n",
+    "NaN and inf": SUBS + "a1,2024-01-01,,NaN,month,p\na2,2024-01-01,,-inf,month,p\na3,2024-01-01,,3e15,,\n",
+    "a bad interval": SUBS + "a1,2024-01-01,,10,fortnight,p\na1,2024-01-01,,10,-1,p\n",
+    "an ambiguous number": SUBS + "a1,2024-01-01,,\"1,234\",month,p\n",
+    "a missing column": "account_id,start_date,plan\na1,2024-01-01,p\n",
+    "a duplicated column": "account_id,start_date,amount,amount\na1,2024-01-01,1,2\n",
+    "latin-1 bytes far into the file": (
+        (SUBS + "".join(f"a{i},2026-01-01,,1,month,p\n" for i in range(3000))).encode()
+        + b"z,2026-01-01,,1,month,Caf\xe9\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_values_give_the_polars_readers_error(spark, tmp_path, case):
+    err = agree(spark, tmp_path, "subscriptions", {"path": "s.csv"}, {"s.csv": BAD[case]})
+    assert isinstance(err, DataError)
+
+
+def test_settings_spark_does_not_read_fall_back_to_the_polars_reader(spark, tmp_path):
+    fixtures = REPO / "tests" / "fixtures" / "exports"
+    files = {"kunden.csv": (fixtures / "german_latin1.csv").read_bytes()}
+    source = {
+        "path": "kunden.csv",
+        "options": {"encoding": "latin-1", "decimal": ",", "thousands": ".", "date_format": "%d.%m.%Y"},
+    }
+    agree(spark, tmp_path, "subscriptions", source, files, native=False)
+    files = {"export.txt": (fixtures / "excel_unicode.txt").read_bytes()}
+    agree(spark, tmp_path, "subscriptions", {"path": "export.txt"}, files, native=False)
+    sc = read_source(spark, tmp_path, "subscriptions", Source.model_validate({"path": "export.txt"}))
+    assert "UTF-16" in sc.fallback

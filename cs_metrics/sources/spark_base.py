@@ -50,7 +50,7 @@ class SparkScanned:
     frame: Any  # pyspark DataFrame: canonical typed columns (as Scanned.frame, no __ columns)
     columns: list[str]  # canonical/output columns, as Scanned.columns
     warnings: list[str]  # what reading decided (columns matched, delimiter guessed ...)
-    checks: list[Any]  # pyspark DataFrames of bad rows (file, column, raw, problem ...)
+    checks: list[Any]  # pyspark DataFrames of bad rows (the file's columns), or []
     files: list[str] = field(default_factory=list)  # local paths, or the URIs as given
     source: Source | None = None
     spec_dir: Path | None = None
@@ -59,6 +59,8 @@ class SparkScanned:
     # (pyspark DataFrame, fmt): fmt(the frame collected to polars) -> a warning or None
     notices: list[tuple[Any, Callable[[Any], str | None]]] = field(default_factory=list)
     _polars_checks: list[Any] = field(default_factory=list)  # of a fallback read
+    # per check: the bad rows' file, column, raw text and problem (MAX_REPORTED of them)
+    _details: list[Any] = field(default_factory=list)
 
     @property
     def remote(self) -> bool:
@@ -75,18 +77,18 @@ class SparkScanned:
             raise_for_checks(pl.concat(pl.collect_all(self._polars_checks)))
         if not self.checks:
             return
-        bad = self.checks[0]
-        for more in self.checks[1:]:
-            bad = bad.unionByName(more)
-        rows = [r.asDict() for r in bad.limit(MAX_REPORTED).collect()]
-        if not rows:
+        if not any(bad.limit(1).count() for bad in self.checks):  # the common case
             return
         if not self.remote and self.source is not None and self.spec_dir is not None:
             _polars_report(self.spec_dir, self.role, self.source)
+        found = self._details[0]
+        for more in self._details[1:]:
+            found = found.unionByName(more)
+        rows = [r.asDict() for r in found.limit(MAX_REPORTED).collect()]
+        if not self.remote:  # U+FFFD in the text itself: the polars reader reads it too
             rows = [r for r in rows if r["problem"] != NOT_UTF8]
-            if not rows:
-                return  # U+FFFD in the text itself: the polars reader reads it too
-        raise _spark_report(rows)
+        if rows:
+            raise _spark_report(rows)
 
 
 def _polars_report(spec_dir: Path, role: str, source: Source) -> None:

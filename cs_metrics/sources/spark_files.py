@@ -95,26 +95,25 @@ def _read_csv(session: Any, part: _Part, source: Source) -> Any:
 
 
 def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, list[Any]]:
-    """(typed frame, its bad rows, notices) of one Spark read of raw columns."""
+    """(typed frame, (its bad rows, what is wrong with them), notices) of one Spark read
+    of raw columns."""
     f = F()
     canon = ROLE_COLUMNS[role]
     opts = source.options
     kinds = {fld.name: kind(fld.dataType) for fld in df.schema.fields}
     csv_file = part.fmt in ("csv", "tsv")
-    where = f.col("_metadata.file_path")
-    cols, bad, notices = [], [], []
+    cols, names, bad, conds, notices = [], [], [], [], []
     raws: dict[str, Any] = {}
     typed: dict[str, Any] = {}
 
     def problem(cond: Any, name: str, original: str, raw: Any, text: Any) -> None:
         row = f.struct(
-            where.alias("file"),
             f.lit(name).alias("column"),
             raw.cast("string").alias("raw"),
             (f.lit(text) if isinstance(text, str) else text).alias("problem"),
-            f.lit(role).alias("role"),
             f.lit(original).alias("file_column"),
         )
+        conds.append(cond)
         bad.append(f.when(cond, row))
 
     for h in part.header:
@@ -128,17 +127,20 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         dtype = canon[name][0] if name in canon else source.dtypes.get(name)
         if dtype is None or name.startswith("__"):
             cols.append(c.alias(name))
+            names.append(name)
             continue
         current = kinds[h]
+        raw = c if current == "string" else c.cast("string")
+        stripped = strip(raw)
         parsed = parse(
-            c, dtype, current, opts, part.cleans.get(name, False), part.dates.get(name)
+            c, dtype, current, opts, part.cleans.get(name, False), part.dates.get(name), stripped
         )
         cols.append(parsed.alias(name))
+        names.append(name)
         typed[name] = parsed
-        raw = c.cast("string")
         if name in canon and canon[name][1] and name not in OWN_IDS and not source.preset:
             problem(
-                raw.isNull() | (strip(raw) == ""),
+                raw.isNull() | (stripped == ""),
                 name,
                 h,
                 f.lit(""),
@@ -148,7 +150,7 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
             )
         if dtype != "string" and not already_typed(current, dtype):
             problem(
-                raw.isNotNull() & (strip(raw) != "") & parsed.isNull(),
+                raw.isNotNull() & (stripped != "") & parsed.isNull(),
                 name,
                 h,
                 raw,
@@ -165,7 +167,7 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
                 .otherwise(f.lit("is not a finite number: fix the export")),
             )
             if current == "string" and part.cleans.get(name):
-                cleaned = number_text(strip(raw), opts)[1] & parsed.isNotNull()
+                cleaned = number_text(stripped, opts)[1] & parsed.isNotNull()
                 notices.append((name, h, cleaned, raw))
     if csv_file:
         extra = _q("__extra")
@@ -190,6 +192,7 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         original = next(h for h in part.header if part.rename.get(h, h) == "interval")
         months = interval_months(raws["interval"])
         cols.append(months.alias("interval_months"))
+        names.append("interval_months")
         problem(
             months.isNull() | ~(months > 0),
             "interval",
@@ -208,13 +211,18 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         s_expr, e_expr = typed[start], typed[end]
         original = next((h for h in part.header if part.rename.get(h, h) == end), end)
         problem(e_expr < s_expr, end, original, e_expr, f"is before {start} on the same row: {fix}")
-    frame = df.select(*cols)
-    frame = frame.select([c for c in frame.columns if not c.startswith("__")])
-    checks = None
+    frame = df.select(*(c for c, name in zip(cols, names, strict=True) if not name.startswith("__")))
+    checks = details = None
     if bad:
+        any_bad = conds[0]
+        for cond in conds[1:]:
+            any_bad = any_bad | cond
+        checks = df.filter(f.coalesce(any_bad, f.lit(False)))
         found = f.filter(f.array(*bad), lambda x: x.isNotNull())
-        checks = (
-            df.select(f.explode(found).alias("bad")).select("bad.*").limit(MAX_REPORTED)
+        details = (
+            checks.select(f.col("_metadata.file_path").alias("file"), f.explode(found).alias("b"))
+            .select("file", "b.*", f.lit(role).alias("role"))
+            .limit(MAX_REPORTED)
         )
     spark_notices = [
         df.filter(cleaned).select(f.count(f.lit(1)).alias("n"), f.first(raw).alias("example"))
@@ -222,7 +230,7 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         .withColumn("file_column", f.lit(h))
         for name, h, cleaned, raw in notices
     ]
-    return frame, checks, spark_notices
+    return frame, (checks, details), spark_notices
 
 
 def _union(frames: list[Any]) -> Any:
@@ -295,15 +303,17 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
             groups[key].paths += part.paths
         else:
             groups[key] = part
-    frames, checks, notices = [], [], []
+    frames, checks, details, notices = [], [], [], []
     for part in groups.values():
         if part.fmt == "parquet":
             df = session.read.parquet(*part.paths)
         else:
             df = _read_csv(session, part, source)
-        frame, bad, found = _typed(df, part, role, source)
+        frame, (bad, detail), found = _typed(df, part, role, source)
         frames.append(frame)
-        checks += [bad] if bad is not None else []
+        if bad is not None:
+            checks.append(bad)
+            details.append(detail)
         notices += [(n, _cleaned_fmt(part.paths[0])) for n in found]
     frame = _union(frames)
     frame = _infer_local(frame, target, role, source)
@@ -320,6 +330,7 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
         source,
         spec_dir,
         notices=notices,
+        _details=details,
     )
 
 

@@ -168,11 +168,18 @@ def already_typed(current: str, dtype: str) -> bool:
 
 
 def parse(
-    c: Any, dtype: str, current: str, opts: Any, cleans: bool, date_candidate: int | None
+    c: Any,
+    dtype: str,
+    current: str,
+    opts: Any,
+    cleans: bool,
+    date_candidate: int | None,
+    text: Any = None,
 ) -> Any:
     """parse._parse as a Spark expression. ``cleans``: number text is cleaned (decided
     from the file's first rows as the polars reader does); ``date_candidate``: the one
-    date format that reads the first rows (None: the first that reads each value)."""
+    date format that reads the first rows (None: the first that reads each value);
+    ``text``: the column as stripped text, when the caller has it."""
     f = F()
     if dtype == "string":
         return c.cast("string")
@@ -184,7 +191,7 @@ def parse(
     if current in ("date", "ntz", "instant") and dtype in ("date", "datetime"):
         expr = instant_to_local(c, tz) if current == "instant" else c.cast("timestamp_ntz")
         return expr.cast("date") if dtype == "date" else expr
-    text = strip(c.cast("string"))
+    text = strip(c.cast("string")) if text is None else text
     number = text
     if dtype in ("float", "int") and cleans:
         number = number_text(text, opts)[0]
