@@ -283,3 +283,18 @@ def test_settings_spark_does_not_read_fall_back_to_the_polars_reader(spark, tmp_
     agree(spark, tmp_path, "subscriptions", {"path": "export.txt"}, files, native=False)
     sc = read_source(spark, tmp_path, "subscriptions", Source.model_validate({"path": "export.txt"}))
     assert "UTF-16" in sc.fallback
+
+
+def test_overlapping_subscription_rows_are_noticed_in_the_polars_readers_words(spark, tmp_path):
+    text = (
+        "subscription_id,account_id,start_date,end_date,amount\n"
+        "s1,a1,2026-01-01,,100\n"
+        "s1,a1,2026-01-01,,100\n"
+        "s2,a1,2026-01-01,2026-02-01,100\n"
+        "s2,a1,2026-02-01,,150\n"
+    )
+    sc = agree(spark, tmp_path, "subscriptions", {"path": "s.csv"}, {"s.csv": text})
+    polars_sc = scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "s.csv"}))
+    want = [f(lf.collect()) for lf, f in polars_sc.notices]
+    got = [f(collected(frame)) for frame, f in sc.notices]
+    assert got == want and "s.csv:3" in got[0]

@@ -320,9 +320,12 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
     mismatch = _type_mismatch(frame, target, role, source)
     if mismatch:
         return mismatch
+    frame = frame.select(*sc.columns)
+    if role == "subscriptions" and {"subscription_id", "start_date"} <= set(sc.columns):
+        notices.append(_overlap_notice(frame, (spec_dir, source)))
     return SparkScanned(
         role,
-        frame.select(*sc.columns),
+        frame,
         list(sc.columns),
         list(sc.warnings),
         checks,
@@ -379,3 +382,48 @@ def _type_mismatch(frame: Any, target: Any, role: str, source: Source) -> str | 
 # ---- URIs: decided on from their first rows, read through Spark ---------------------------
 def read_remote(session: Any, role: str, source: Source, uris: list[str]) -> SparkScanned:
     raise UsageError(f"sources.{role}.path: URIs are not read yet ({uris[0]})")
+
+
+def _overlap_notice(frame: Any, where: tuple[Path, Source] | None) -> tuple[Any, Any]:
+    """checks._overlap_notice on Spark: subscription rows that start before an earlier
+    row of the same subscription_id ends. Rows have no numbers on Spark: for local files
+    the polars reader words the notice (file:row), read again only when there is one."""
+    from datetime import date
+
+    from pyspark.sql import Window
+
+    f = F()
+    end = f.col("end_date") if "end_date" in frame.columns else f.lit(None).cast("date")
+    rows = frame.filter(f.col("subscription_id").isNotNull()).select(
+        "subscription_id", "start_date", f.coalesce(end, f.lit(date(9999, 12, 31))).alias("e")
+    )
+    w = (
+        Window.partitionBy("subscription_id")
+        .orderBy("start_date", "e")
+        .rowsBetween(Window.unboundedPreceding, -1)
+    )
+    reach = rows.withColumn("reach", f.max("e").over(w))
+    found = reach.filter(f.col("start_date") < f.col("reach")).agg(
+        f.count(f.lit(1)).alias("n"),
+        f.slice(f.array_sort(f.collect_set("subscription_id")), 1, MAX_REPORTED).alias("ids"),
+    )
+
+    def fmt(df: Any) -> str | None:
+        n = int(df["n"][0]) if df.height else 0
+        if not n:
+            return None
+        if where is not None:
+            from cs_metrics.sources.checks import _overlap_notice as polars_notice
+            from cs_metrics.sources.scan import scan_source
+
+            sc = scan_source(where[0], "subscriptions", where[1])
+            lf, polars_fmt = polars_notice(sc.frame, sc.columns)
+            return polars_fmt(lf.collect())
+        ids = ", ".join(df["ids"][0])
+        return (
+            f"subscriptions: {n} row(s) start before an earlier row of the same "
+            f"subscription_id ends (subscription_id {ids}): both count toward MRR; end the "
+            "earlier row where the next begins"
+        )
+
+    return found, fmt
