@@ -13,16 +13,18 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from conftest import REPO
 from polars.testing import assert_frame_equal
 
-from conftest import REPO
 from cs_metrics.errors import CsmError, DataError, UsageError
 from cs_metrics.sources import scan_source
 from cs_metrics.spec.models import Source
 
 pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: uv sync --extra spark")
 if shutil.which("java") is None:
-    pytest.skip("Spark needs Java (apt-get install openjdk-17-jre-headless)", allow_module_level=True)
+    pytest.skip(
+        "Spark needs Java (apt-get install openjdk-17-jre-headless)", allow_module_level=True
+    )
 
 from cs_metrics.sources.spark import read_source  # noqa: E402
 
@@ -159,7 +161,20 @@ DATES = [
     "2024-01-05T10:00:60",  # a leap second: the next minute, as chrono reads it
 ]
 AMOUNTS = ["1", "+1", ".5", "5.", "1e3", "$1,234.56", "€5", "5 €", "-$5", "1,234.56", "00012", "7"]
-INTERVALS = ["month", "Year", " quarterly ", "", "3", "week", "annual", "day", "2.5", "MONTHLY", "yearly", "1"]
+INTERVALS = [
+    "month",
+    "Year",
+    " quarterly ",
+    "",
+    "3",
+    "week",
+    "annual",
+    "day",
+    "2.5",
+    "MONTHLY",
+    "yearly",
+    "1",
+]
 
 
 def mixed_file() -> str:
@@ -175,8 +190,13 @@ def test_date_number_and_interval_forms_read_as_on_polars(spark, tmp_path, timez
     # no one format reads every start_date: each value is read by the first that can;
     # '$1,234.56' in the first rows turns on number cleaning (a notice counts the values)
     options = {"timezone": timezone} if timezone else {}
-    sc = agree(spark, tmp_path, "subscriptions", {"path": "s.csv", "options": options},
-               {"s.csv": mixed_file()})
+    sc = agree(
+        spark,
+        tmp_path,
+        "subscriptions",
+        {"path": "s.csv", "options": options},
+        {"s.csv": mixed_file()},
+    )
     ((frame, fmt),) = sc.notices
     polars_sc = scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "s.csv"}))
     want = [f(lf.collect()) for lf, f in polars_sc.notices]
@@ -188,8 +208,11 @@ def test_one_timestamp_format_is_picked_from_the_first_rows(spark, tmp_path):
     text = "ticket_id,account_id,created_at,resolved_at,contacts,reopened\n" + "".join(
         f"t{i},a1,2024-03-0{i % 9 + 1}T0{i % 10}:15:00Z,2024-03-10 10:00,{c},{r}\n"
         for i, (c, r) in enumerate(
-            zip(["1", "yes", " 3 ", "", "no", "+2", "0", "T", "f", "12"],
-                ["true", "FALSE", "0", "1", "", "y", "N", "1", "0", "0"], strict=True)
+            zip(
+                ["1", "yes", " 3 ", "", "no", "+2", "0", "T", "f", "12"],
+                ["true", "FALSE", "0", "1", "", "y", "N", "1", "0", "0"],
+                strict=True,
+            )
         )
     )
     agree(spark, tmp_path, "tickets", {"path": "t.csv"}, {"t.csv": text})
@@ -213,7 +236,10 @@ def test_null_values_decimal_comma_and_a_guessed_delimiter(spark, tmp_path):
         "a3;2024-01-01;12,5;-\n"
         'a4;2024-01-01;0,5;""\n'
     )
-    source = {"path": "s.csv", "options": {"decimal": ",", "thousands": ".", "null_values": ["N/A", "-"]}}
+    source = {
+        "path": "s.csv",
+        "options": {"decimal": ",", "thousands": ".", "null_values": ["N/A", "-"]},
+    }
     agree(spark, tmp_path, "subscriptions", source, {"s.csv": text})
 
 
@@ -244,7 +270,11 @@ def test_parquet_typed_and_text_columns(spark, tmp_path):
     text = pl.DataFrame(
         {"account_id": ["b1"], "timestamp": ["2024-05-01T10:00:00+02:00"], "value": ["2.5"]}
     )
-    source = {"path": "u/*.parquet", "options": {"timezone": "Europe/Berlin"}, "dtypes": {"day": "date"}}
+    source = {
+        "path": "u/*.parquet",
+        "options": {"timezone": "Europe/Berlin"},
+        "dtypes": {"day": "date"},
+    }
     agree(spark, tmp_path, "usage", source, {"u/a.parquet": df, "u/b.parquet": text})
 
 
@@ -253,9 +283,10 @@ BAD = {
     "an extra field": SUBS + "a1,2024-01-01,,10,month,p,extra\n",
     "an end before the start": SUBS + "a1,2024-03-01,2024-02-01,10,month,p\n",
     "an empty required value": SUBS + "a1,,,10,month,p\n ,2024-01-01,,10,month,p\n",
-    "NaN and inf": SUBS + "a1,2024-01-01,,NaN,month,p\na2,2024-01-01,,-inf,month,p\na3,2024-01-01,,3e15,,\n",
+    "NaN and inf": SUBS
+    + "a1,2024-01-01,,NaN,month,p\na2,2024-01-01,,-inf,month,p\na3,2024-01-01,,3e15,,\n",
     "a bad interval": SUBS + "a1,2024-01-01,,10,fortnight,p\na1,2024-01-01,,10,-1,p\n",
-    "an ambiguous number": SUBS + "a1,2024-01-01,,\"1,234\",month,p\n",
+    "an ambiguous number": SUBS + 'a1,2024-01-01,,"1,234",month,p\n',
     "a missing column": "account_id,start_date,plan\na1,2024-01-01,p\n",
     "a duplicated column": "account_id,start_date,amount,amount\na1,2024-01-01,1,2\n",
     "latin-1 bytes far into the file": (
@@ -276,12 +307,19 @@ def test_settings_spark_does_not_read_fall_back_to_the_polars_reader(spark, tmp_
     files = {"kunden.csv": (fixtures / "german_latin1.csv").read_bytes()}
     source = {
         "path": "kunden.csv",
-        "options": {"encoding": "latin-1", "decimal": ",", "thousands": ".", "date_format": "%d.%m.%Y"},
+        "options": {
+            "encoding": "latin-1",
+            "decimal": ",",
+            "thousands": ".",
+            "date_format": "%d.%m.%Y",
+        },
     }
     agree(spark, tmp_path, "subscriptions", source, files, native=False)
     files = {"export.txt": (fixtures / "excel_unicode.txt").read_bytes()}
     agree(spark, tmp_path, "subscriptions", {"path": "export.txt"}, files, native=False)
-    sc = read_source(spark, tmp_path, "subscriptions", Source.model_validate({"path": "export.txt"}))
+    sc = read_source(
+        spark, tmp_path, "subscriptions", Source.model_validate({"path": "export.txt"})
+    )
     assert "UTF-16" in sc.fallback
 
 
@@ -298,3 +336,87 @@ def test_overlapping_subscription_rows_are_noticed_in_the_polars_readers_words(s
     want = [f(lf.collect()) for lf, f in polars_sc.notices]
     got = [f(collected(frame)) for frame, f in sc.notices]
     assert got == want and "s.csv:3" in got[0]
+
+
+# ---- URIs: passed to Spark as they are ----------------------------------------------------
+def test_file_uris_and_globs_are_read_by_spark_as_the_local_files(spark, tmp_path):
+    files = {
+        "in/a.csv": mixed_file(),
+        "in/b.csv": SUBS + "b1,2024-02-01,2024-03-01,12,year,p\n",
+    }
+    agree(spark, tmp_path, "subscriptions", {"path": "in/*.csv"}, files)
+    uri = {"path": f"file://{tmp_path}/in/*.csv"}
+    got, err, sc = spark_outcome(spark, tmp_path, "subscriptions", Source.model_validate(uri))
+    assert err is None and sc.fallback is None and sc.remote
+    want = polars_read(tmp_path, "subscriptions", Source.model_validate({"path": "in/*.csv"}))
+    order = list(want.columns)
+    assert_frame_equal(got.sort(order, nulls_last=True), want.sort(order, nulls_last=True))
+
+
+def test_parquet_uris_read_as_the_local_files(spark):
+    uri = {**SAMPLE["usage"], "path": f"file://{REPO}/sample_data/usage/*.parquet"}
+    got, err, sc = spark_outcome(spark, REPO, "usage", Source.model_validate(uri))
+    assert err is None, err
+    want = polars_read(REPO, "usage", Source.model_validate(SAMPLE["usage"]))
+    assert dict(got.schema) == dict(want.schema)
+    assert_frame_equal(got.sort(want.columns), want.sort(want.columns))
+
+
+def test_bad_values_in_a_uri_name_the_file_column_and_value(spark, tmp_path):
+    (tmp_path / "s.csv").write_text(BAD["a date polars cannot read"] + "a3,2024-01-01,,x,month,p\n")
+    uri = Source.model_validate({"path": f"file://{tmp_path}/s.csv"})
+    _, err, _ = spark_outcome(spark, tmp_path, "subscriptions", uri)
+    assert isinstance(err, DataError)
+    problems = sorted(p.message for p in err.problems)
+    assert problems[0] == "column amount: 'x' is not a number"
+    assert problems[1].startswith("column start_date: '05/01/2024' is not a date (YYYY-MM-DD)")
+    assert (
+        "set sources.subscriptions.options.date_format: '%m/%d/%Y' (or '%d/%m/%Y')" in problems[1]
+    )
+    assert all(p.location == f"file://{tmp_path}/s.csv" for p in err.problems)
+
+
+def test_a_uri_with_an_extra_field_or_another_header_is_refused(spark, tmp_path):
+    (tmp_path / "a.csv").write_text(BAD["an extra field"])
+    _, err, _ = spark_outcome(
+        spark,
+        tmp_path,
+        "subscriptions",
+        Source.model_validate({"path": f"file://{tmp_path}/a.csv"}),
+    )
+    assert (
+        isinstance(err, DataError)
+        and "'extra' is a field beyond the header's 6" in err.problems[0].message
+    )
+    (tmp_path / "b.csv").write_text("start_date,account_id,amount\n2024-01-01,a1,1\n")
+    (tmp_path / "c.csv").write_text("account_id,start_date,amount\na1,2024-01-01,1\n")
+    source = Source.model_validate(
+        {"path": [f"file://{tmp_path}/b.csv", f"file://{tmp_path}/c.csv"]}
+    )
+    _, err, _ = spark_outcome(spark, tmp_path, "subscriptions", source)
+    assert isinstance(err, DataError), err
+    assert err.message.startswith(
+        f"file://{tmp_path}/c.csv: its header (account_id, start_date, amount)"
+    )
+
+
+def test_uri_settings_spark_cannot_honour_are_named(spark, tmp_path):
+    source = Source.model_validate(
+        {"path": "s3a://bucket/subs/*.csv", "options": {"date_format": "%d/%m/%Y"}}
+    )
+    with pytest.raises(UsageError, match=r"sources.subscriptions.options.date_format"):
+        read_source(spark, tmp_path, "subscriptions", source)
+    with pytest.raises(CsmError, match=r"Spark cannot read file:///no/such/dir"):
+        read_source(
+            spark,
+            tmp_path,
+            "usage",
+            Source.model_validate({"path": "file:///no/such/dir/*.parquet"}),
+        ).check()
+
+
+def test_the_polars_reader_says_a_uri_needs_spark(tmp_path):
+    with pytest.raises(
+        UsageError, match=r"'s3a://b/x.csv' is a URI, which only --engine spark reads"
+    ):
+        scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "s3a://b/x.csv"}))

@@ -14,7 +14,8 @@ from typing import Any
 
 from cs_metrics.errors import UsageError
 from cs_metrics.sources.spark_base import SparkScanned, is_uri, spark_schema
-from cs_metrics.sources.spark_files import read_local, read_remote
+from cs_metrics.sources.spark_files import read_local
+from cs_metrics.sources.spark_remote import read_remote
 from cs_metrics.spec.models import Source
 
 __all__ = ["SparkScanned", "is_uri", "read_source", "unsupported"]
@@ -58,9 +59,7 @@ def unsupported(source: Source) -> str | None:
     return None
 
 
-def _fallback(
-    session: Any, spec_dir: Path, role: str, source: Source, reason: str
-) -> SparkScanned:
+def _fallback(session: Any, spec_dir: Path, role: str, source: Source, reason: str) -> SparkScanned:
     """The polars reader's rows handed to Spark (local files the Spark reader cannot read
     as the spec says: ``reason``)."""
     import polars as pl
@@ -90,5 +89,3 @@ def _fallback(
         note,
         _polars_checks=[b.lazy() for b in bad if b.height],
     )
-
-

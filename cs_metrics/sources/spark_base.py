@@ -30,18 +30,13 @@ from typing import Any
 
 from cs_metrics.errors import DataError, Problem
 from cs_metrics.sources.base import MAX_REPORTED, _named
+from cs_metrics.sources.files import is_uri
 from cs_metrics.sources.parse import DATETIME_FORMATS, DATETIME_FORMATS_TZ
 from cs_metrics.spec.models import Source
 
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 OWN_IDS = ("order_id", "ticket_id")  # as scan.OWN_IDS
 NOT_UTF8 = "has bytes that are not UTF-8 text"
 SPARK_NULL = "\u0001"  # Spark's nullValue: an empty field is null, a quoted "" is ''
-
-
-def is_uri(path: str) -> bool:
-    """``scheme://...``: a path for Spark to read as it is (s3a://, hdfs://, file://)."""
-    return bool(URI.match(path))
 
 
 @dataclass
@@ -77,8 +72,13 @@ class SparkScanned:
             raise_for_checks(pl.concat(pl.collect_all(self._polars_checks)))
         if not self.checks:
             return
-        if not any(bad.limit(1).count() for bad in self.checks):  # the common case
-            return
+        try:
+            if not any(bad.limit(1).count() for bad in self.checks):  # the common case
+                return
+        except Exception as exc:  # a file Spark cannot read: its header, its bytes ...
+            if type(exc).__name__ in ("KeyboardInterrupt", "SystemExit"):
+                raise
+            raise spark_read_error(self.role, self.files, exc) from None
         if not self.remote and self.source is not None and self.spec_dir is not None:
             _polars_report(self.spec_dir, self.role, self.source)
         found = self._details[0]
@@ -89,6 +89,25 @@ class SparkScanned:
             rows = [r for r in rows if r["problem"] != NOT_UTF8]
         if rows:
             raise _spark_report(rows)
+
+
+def spark_read_error(role: str, files: list[str], exc: BaseException) -> DataError:
+    """A Spark job's failure to read a source's files, named by file and cause."""
+    text = str(exc)
+    found = re.search(r"while reading file (\S+?)\.?\s", text)
+    where = found.group(1) if found else (files[0] if len(files) == 1 else f"sources.{role}")
+    header = re.search(r"CSV header does not conform to the schema\.\s*Header: ([^\n]*)", text)
+    if header:
+        return DataError(
+            f"{where}: its header ({header.group(1).strip()}) is not the first file's: Spark "
+            f"reads every file of sources.{role}.path with the first file's columns, in its "
+            "order; export the files alike, or give each layout its own path list entry"
+        )
+    lines = [
+        ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("at ")
+    ]
+    cause = next((ln for ln in reversed(lines) if "Exception:" in ln), lines[0] if lines else "")
+    return DataError(f"Spark cannot read {where} (sources.{role}): {cause[:300]}")
 
 
 def _polars_report(spec_dir: Path, role: str, source: Source) -> None:
@@ -111,6 +130,8 @@ def _spark_report(rows: list[dict[str, Any]]) -> DataError:
     """Bad values found by Spark, named by file, column and value (no row numbers)."""
     from cs_metrics.sources.problems import _hint, suggest_date_format
 
+    for r in rows:  # Spark's file:/x is the file:///x of the spec
+        r["file"] = re.sub(r"^file:/(?!/)", "file:///", str(r["file"]))
     rows = sorted(rows, key=lambda r: (str(r["file"]), str(r["column"])))
     dates: dict[tuple[str, str], list[str]] = {}
     for r in rows:
@@ -201,4 +222,3 @@ def pick_candidate(col: str, sample: Any, tz: str) -> int | None:
         if present.select(cand.is_null().any()).item() is False:
             return i
     return None
-

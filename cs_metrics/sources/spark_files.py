@@ -91,7 +91,11 @@ def _read_csv(session: Any, part: _Part, source: Source) -> Any:
     reader = session.read.options(
         header=True, enforceSchema=True, **_csv_options(source, part.delimiter)
     )
-    return reader.schema(schema).csv(part.paths)
+    return _with_file(reader.schema(schema).csv(part.paths))
+
+
+def _with_file(df: Any) -> Any:
+    return df.select("*", F().col("_metadata.file_path").alias("__file"))
 
 
 def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, list[Any]]:
@@ -163,8 +167,9 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
                 name,
                 h,
                 raw,
-                f.when(finite, f.lit(f"is too large (over {MONEY_LIMIT:.0e}): an export error?"))
-                .otherwise(f.lit("is not a finite number: fix the export")),
+                f.when(
+                    finite, f.lit(f"is too large (over {MONEY_LIMIT:.0e}): an export error?")
+                ).otherwise(f.lit("is not a finite number: fix the export")),
             )
             if current == "string" and part.cleans.get(name):
                 cleaned = number_text(stripped, opts)[1] & parsed.isNotNull()
@@ -200,7 +205,10 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
             raws["interval"],
             "is not an interval (day, week, month, quarter, year or a number of months)",
         )
-    pairs = {"subscriptions": ("start_date", "end_date"), "invoices": ("period_start", "period_end")}
+    pairs = {
+        "subscriptions": ("start_date", "end_date"),
+        "invoices": ("period_start", "period_end"),
+    }
     if role in pairs and set(pairs[role]) <= present:
         start, end = pairs[role]
         fix = (
@@ -211,7 +219,9 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         s_expr, e_expr = typed[start], typed[end]
         original = next((h for h in part.header if part.rename.get(h, h) == end), end)
         problem(e_expr < s_expr, end, original, e_expr, f"is before {start} on the same row: {fix}")
-    frame = df.select(*(c for c, name in zip(cols, names, strict=True) if not name.startswith("__")))
+    frame = df.select(
+        *(c for c, name in zip(cols, names, strict=True) if not name.startswith("__"))
+    )
     checks = details = None
     if bad:
         any_bad = conds[0]
@@ -220,12 +230,13 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         checks = df.filter(f.coalesce(any_bad, f.lit(False)))
         found = f.filter(f.array(*bad), lambda x: x.isNotNull())
         details = (
-            checks.select(f.col("_metadata.file_path").alias("file"), f.explode(found).alias("b"))
+            checks.select(f.col("__file").alias("file"), f.explode(found).alias("b"))
             .select("file", "b.*", f.lit(role).alias("role"))
             .limit(MAX_REPORTED)
         )
     spark_notices = [
-        df.filter(cleaned).select(f.count(f.lit(1)).alias("n"), f.first(raw).alias("example"))
+        df.filter(cleaned)
+        .select(f.count(f.lit(1)).alias("n"), f.first(raw).alias("example"))
         .withColumn("column", f.lit(name))
         .withColumn("file_column", f.lit(h))
         for name, h, cleaned, raw in notices
@@ -306,7 +317,7 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
     frames, checks, details, notices = [], [], [], []
     for part in groups.values():
         if part.fmt == "parquet":
-            df = session.read.parquet(*part.paths)
+            df = _with_file(session.read.parquet(*part.paths))
         else:
             df = _read_csv(session, part, source)
         frame, (bad, detail), found = _typed(df, part, role, source)
@@ -377,11 +388,6 @@ def _type_mismatch(frame: Any, target: Any, role: str, source: Source) -> str | 
         if want is not None and have[name] != want and (typed or want != "string"):
             return f"column {name} is {have[name]} on Spark, {want} in polars"
     return None
-
-
-# ---- URIs: decided on from their first rows, read through Spark ---------------------------
-def read_remote(session: Any, role: str, source: Source, uris: list[str]) -> SparkScanned:
-    raise UsageError(f"sources.{role}.path: URIs are not read yet ({uris[0]})")
 
 
 def _overlap_notice(frame: Any, where: tuple[Path, Source] | None) -> tuple[Any, Any]:
