@@ -355,7 +355,7 @@ def test_file_uris_and_globs_are_read_by_spark_as_the_local_files(spark, tmp_pat
 
 def test_parquet_uris_read_as_the_local_files(spark):
     uri = {**SAMPLE["usage"], "path": f"file://{REPO}/sample_data/usage/*.parquet"}
-    got, err, sc = spark_outcome(spark, REPO, "usage", Source.model_validate(uri))
+    got, err, _ = spark_outcome(spark, REPO, "usage", Source.model_validate(uri))
     assert err is None, err
     want = polars_read(REPO, "usage", Source.model_validate(SAMPLE["usage"]))
     assert dict(got.schema) == dict(want.schema)
