@@ -278,27 +278,52 @@ def test_parquet_typed_and_text_columns(spark, tmp_path):
     agree(spark, tmp_path, "usage", source, {"u/a.parquet": df, "u/b.parquet": text})
 
 
-BAD = {
-    "a date polars cannot read": SUBS + "a1,05/01/2024,,10,month,p\na2,06/01/2024,,10,month,p\n",
-    "an extra field": SUBS + "a1,2024-01-01,,10,month,p,extra\n",
-    "an end before the start": SUBS + "a1,2024-03-01,2024-02-01,10,month,p\n",
-    "an empty required value": SUBS + "a1,,,10,month,p\n ,2024-01-01,,10,month,p\n",
-    "NaN and inf": SUBS
-    + "a1,2024-01-01,,NaN,month,p\na2,2024-01-01,,-inf,month,p\na3,2024-01-01,,3e15,,\n",
-    "a bad interval": SUBS + "a1,2024-01-01,,10,fortnight,p\na1,2024-01-01,,10,-1,p\n",
-    "an ambiguous number": SUBS + 'a1,2024-01-01,,"1,234",month,p\n',
-    "a missing column": "account_id,start_date,plan\na1,2024-01-01,p\n",
-    "a duplicated column": "account_id,start_date,amount,amount\na1,2024-01-01,1,2\n",
-    "latin-1 bytes far into the file": (
-        (SUBS + "".join(f"a{i},2026-01-01,,1,month,p\n" for i in range(3000))).encode()
-        + b"z,2026-01-01,,1,month,Caf\xe9\n"
-    ),
+BAD = {  # file -> its bad values: (column, problem), as the polars reader finds them
+    "date.csv": SUBS + "a1,05/01/2024,,10,month,p\na2,06/01/2024,,10,month,p\n",
+    "extra.csv": SUBS + "a1,2024-01-01,,10,month,p,extra\n",
+    "order.csv": SUBS + "a1,2024-03-01,2024-02-01,10,month,p\n",
+    "empty.csv": SUBS + "a1,,,10,month,p\n ,2024-01-01,,10,month,p\n",
+    "finite.csv": SUBS + "a2,2024-01-01,,-inf,month,p\na3,2024-01-01,,3e15,,\n",
+    "interval.csv": SUBS + "a1,2024-01-01,,10,fortnight,p\n",
+    "number.csv": SUBS + 'a1,2024-01-01,,"1,234",month,p\n',
 }
 
 
-@pytest.mark.parametrize("case", list(BAD))
-def test_bad_values_give_the_polars_readers_error(spark, tmp_path, case):
-    err = agree(spark, tmp_path, "subscriptions", {"path": "s.csv"}, {"s.csv": BAD[case]})
+def test_spark_finds_every_bad_value_the_polars_reader_finds(spark, tmp_path):
+    # one read of all the files: Spark's own findings (file, column, problem) are the
+    # polars reader's; the error raised is the polars reader's (with rows and fixes)
+    err = agree(
+        spark,
+        tmp_path,
+        "subscriptions",
+        {"path": "bad/*.csv"},
+        {f"bad/{k}": v for k, v in BAD.items()},
+    )
+    assert isinstance(err, DataError) and len(err.problems) == 10
+    sc = read_source(spark, tmp_path, "subscriptions", Source.model_validate({"path": "bad/*.csv"}))
+    found = [build().collect() for build in sc._details]
+    got = sorted((Path(r.file).name, r.column, r.problem, r.raw) for rows in found for r in rows)
+    polars_sc = scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "bad/*.csv"}))
+    bad = pl.concat(pl.collect_all(polars_sc.checks))
+    want = sorted(
+        (Path(f).name, c, p, r)
+        for f, c, p, r in bad.select("file", "column", "problem", "raw").iter_rows()
+    )
+    assert got == want and len(want) == 10
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "account_id,start_date,plan\na1,2024-01-01,p\n",  # no amount column
+        "account_id,start_date,amount,amount\na1,2024-01-01,1,2\n",  # amount twice
+        (SUBS + "".join(f"a{i},2026-01-01,,1,month,p\n" for i in range(3000))).encode()
+        + b"z,2026-01-01,,1,month,Caf\xe9\n",  # not UTF-8, far into the file
+    ],
+    ids=["missing column", "duplicated column", "latin-1 bytes"],
+)
+def test_unreadable_files_give_the_polars_readers_error(spark, tmp_path, text):
+    err = agree(spark, tmp_path, "subscriptions", {"path": "s.csv"}, {"s.csv": text})
     assert isinstance(err, DataError)
 
 
@@ -344,7 +369,9 @@ def test_file_uris_and_globs_are_read_by_spark_as_the_local_files(spark, tmp_pat
         "in/a.csv": mixed_file(),
         "in/b.csv": SUBS + "b1,2024-02-01,2024-03-01,12,year,p\n",
     }
-    agree(spark, tmp_path, "subscriptions", {"path": "in/*.csv"}, files)
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(text)
     uri = {"path": f"file://{tmp_path}/in/*.csv"}
     got, err, sc = spark_outcome(spark, tmp_path, "subscriptions", Source.model_validate(uri))
     assert err is None and sc.fallback is None and sc.remote
@@ -363,7 +390,7 @@ def test_parquet_uris_read_as_the_local_files(spark):
 
 
 def test_bad_values_in_a_uri_name_the_file_column_and_value(spark, tmp_path):
-    (tmp_path / "s.csv").write_text(BAD["a date polars cannot read"] + "a3,2024-01-01,,x,month,p\n")
+    (tmp_path / "s.csv").write_text(BAD["date.csv"] + "a3,2024-01-01,,x,month,p\n")
     uri = Source.model_validate({"path": f"file://{tmp_path}/s.csv"})
     _, err, _ = spark_outcome(spark, tmp_path, "subscriptions", uri)
     assert isinstance(err, DataError)
@@ -377,7 +404,7 @@ def test_bad_values_in_a_uri_name_the_file_column_and_value(spark, tmp_path):
 
 
 def test_a_uri_with_an_extra_field_or_another_header_is_refused(spark, tmp_path):
-    (tmp_path / "a.csv").write_text(BAD["an extra field"])
+    (tmp_path / "a.csv").write_text(BAD["extra.csv"])
     _, err, _ = spark_outcome(
         spark,
         tmp_path,

@@ -54,8 +54,8 @@ class SparkScanned:
     # (pyspark DataFrame, fmt): fmt(the frame collected to polars) -> a warning or None
     notices: list[tuple[Any, Callable[[Any], str | None]]] = field(default_factory=list)
     _polars_checks: list[Any] = field(default_factory=list)  # of a fallback read
-    # per check: the bad rows' file, column, raw text and problem (MAX_REPORTED of them)
-    _details: list[Any] = field(default_factory=list)
+    # per check: builds the bad rows' file, column, raw text and problem (MAX_REPORTED)
+    _details: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
     def remote(self) -> bool:
@@ -81,8 +81,9 @@ class SparkScanned:
             raise spark_read_error(self.role, self.files, exc) from None
         if not self.remote and self.source is not None and self.spec_dir is not None:
             _polars_report(self.spec_dir, self.role, self.source)
-        found = self._details[0]
-        for more in self._details[1:]:
+        details = [build() for build in self._details]
+        found = details[0]
+        for more in details[1:]:
             found = found.unionByName(more)
         rows = [r.asDict() for r in found.limit(MAX_REPORTED).collect()]
         if not self.remote:  # U+FFFD in the text itself: the polars reader reads it too

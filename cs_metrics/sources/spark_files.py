@@ -4,6 +4,7 @@ both typed by :func:`_typed` with the rules of spark_parse.py."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,14 +112,8 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
     typed: dict[str, Any] = {}
 
     def problem(cond: Any, name: str, original: str, raw: Any, text: Any) -> None:
-        row = f.struct(
-            f.lit(name).alias("column"),
-            raw.cast("string").alias("raw"),
-            (f.lit(text) if isinstance(text, str) else text).alias("problem"),
-            f.lit(original).alias("file_column"),
-        )
         conds.append(cond)
-        bad.append(f.when(cond, row))
+        bad.append((cond, name, original, raw, text))
 
     for h in part.header:
         if h in part.clash:
@@ -228,20 +223,44 @@ def _typed(df: Any, part: _Part, role: str, source: Source) -> tuple[Any, Any, l
         for cond in conds[1:]:
             any_bad = any_bad | cond
         checks = df.filter(f.coalesce(any_bad, f.lit(False)))
-        found = f.filter(f.array(*bad), lambda x: x.isNotNull())
-        details = (
+        details = _details(checks, bad, role)
+    spark_notices = [
+        df.filter(cleaned).select(
+            f.count(f.lit(1)).alias("n"),
+            f.first(raw).alias("example"),
+            f.lit(name).alias("column"),
+            f.lit(h).alias("file_column"),
+        )
+        for name, h, cleaned, raw in notices
+    ]
+    return frame, (checks, details), spark_notices
+
+
+def _details(checks: Any, bad: list[tuple[Any, ...]], role: str) -> Callable[[], Any]:
+    """The bad rows' file, column, raw text and problem (built when a value is bad)."""
+
+    def build() -> Any:
+        f = F()
+        rows = [
+            f.when(
+                cond,
+                f.struct(
+                    f.lit(name).alias("column"),
+                    raw.cast("string").alias("raw"),
+                    (f.lit(text) if isinstance(text, str) else text).alias("problem"),
+                    f.lit(original).alias("file_column"),
+                ),
+            )
+            for cond, name, original, raw, text in bad
+        ]
+        found = f.filter(f.array(*rows), lambda x: x.isNotNull())
+        return (
             checks.select(f.col("__file").alias("file"), f.explode(found).alias("b"))
             .select("file", "b.*", f.lit(role).alias("role"))
             .limit(MAX_REPORTED)
         )
-    spark_notices = [
-        df.filter(cleaned)
-        .select(f.count(f.lit(1)).alias("n"), f.first(raw).alias("example"))
-        .withColumn("column", f.lit(name))
-        .withColumn("file_column", f.lit(h))
-        for name, h, cleaned, raw in notices
-    ]
-    return frame, (checks, details), spark_notices
+
+    return build
 
 
 def _union(frames: list[Any]) -> Any:
@@ -331,7 +350,8 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
     mismatch = _type_mismatch(frame, target, role, source)
     if mismatch:
         return mismatch
-    frame = frame.select(*sc.columns)
+    if frame.columns != sc.columns:
+        frame = frame.select(*sc.columns)
     if role == "subscriptions" and {"subscription_id", "start_date"} <= set(sc.columns):
         notices.append(_overlap_notice(frame, (spec_dir, source)))
     return SparkScanned(
