@@ -249,6 +249,7 @@ def test_short_rows_trailing_delimiters_and_a_header_only_file(spark, tmp_path):
         "in/b.csv": "plan,amount,start_date,account_id\npro,7,2024-02-01,a3\n",  # other order
         "in/c.csv": "account_id,start_date,amount\n",
         "in/d.tsv": "account_id\tstart_date\tamount\na4\t2024-03-01\t3\n",
+        "in/e[1]{x}.csv": "account_id,start_date,amount\na5,2024-03-01,4\n",  # not a pattern
     }
     sc = agree(spark, tmp_path, "subscriptions", {"path": "in/*.?sv"}, files)
     assert any("0 rows (only a header)" in w for w in sc.warnings)

@@ -1,9 +1,10 @@
 """The Spark reader's files: local ones decided on by the polars reader's own functions
-(:func:`read_local`), URIs from their first rows read through Spark (:func:`read_remote`);
+(:func:`read_local`), URIs in spark_remote.py;
 both typed by :func:`_typed` with the rules of spark_parse.py."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,12 @@ class _Part:
     dates: dict[str, int | None] = field(default_factory=dict)
     delimiter: str = ","
     remote: bool = False
+
+
+def _literal(path: Path) -> str:
+    """A local file's path for Spark, its glob characters escaped (Hadoop reads
+    ``a[1].csv`` as a pattern)."""
+    return re.sub(r"([\\*?\[\]{}])", r"\\\1", str(path.absolute()))
 
 
 def _q(name: str) -> Any:
@@ -316,7 +323,7 @@ def read_local(session: Any, spec_dir: Path, role: str, source: Source) -> Spark
         header, schema = scanned.header, scanned.schema
         rename, _notes = _match_columns(path, role, source, header)
         clash = [h for h in header if h in canon and h not in rename and h in rename.values()]
-        part = _Part(fmt, [str(path.absolute())], header, rename, clash, delimiter=delimiter)
+        part = _Part(fmt, [_literal(path)], header, rename, clash, delimiter=delimiter)
         lf = scanned.frame.drop(clash).rename(rename)
         sample = _sample(lf, schema, rename, canon, source, scanned.empty)
         text_cols = {h for h, t in schema.items() if t == pl.String}
