@@ -220,7 +220,7 @@ def test_one_timestamp_format_is_picked_from_the_first_rows(spark, tmp_path):
 
 def test_accounts_attributes_matching_and_blank_names(spark, tmp_path):
     text = (
-        "Account ID,Name,employees,score,founded,region,,notes\n"
+        "\ufeffAccount ID,Name,employees,score,founded,region,,notes\n"  # a UTF-8 byte-order mark
         'a1,"Acme, Inc",12,4.5,2001-02-03,EU,x,"said ""hi"""\n'
         'a2,"",1200,-1,2010-12-31,NA,,"two\nlines"\n'
         "a3,Zed, 7 ,1e2,,APAC,y,\n"
@@ -328,6 +328,16 @@ def test_unreadable_files_give_the_polars_readers_error(spark, tmp_path, text):
     assert isinstance(err, DataError)
 
 
+def test_bad_parquet_gives_the_polars_readers_error(spark, tmp_path):
+    df = pl.DataFrame({"account_id": ["a1"], "start_date": [True], "amount": [1.0]})
+    err = agree(spark, tmp_path, "subscriptions", {"path": "s.parquet"}, {"s.parquet": df})
+    assert "'true' is not a date" in err.problems[0].message
+    df.write_parquet(tmp_path / "t.parquet")
+    cut = (tmp_path / "t.parquet").read_bytes()[:-40]
+    err = agree(spark, tmp_path, "subscriptions", {"path": "t.parquet"}, {"t.parquet": cut})
+    assert "not a readable Parquet file" in err.message
+
+
 def test_settings_spark_does_not_read_fall_back_to_the_polars_reader(spark, tmp_path):
     fixtures = REPO / "tests" / "fixtures" / "exports"
     files = {"kunden.csv": (fixtures / "german_latin1.csv").read_bytes()}
@@ -368,7 +378,7 @@ def test_overlapping_subscription_rows_are_noticed_in_the_polars_readers_words(s
 def test_file_uris_and_globs_are_read_by_spark_as_the_local_files(spark, tmp_path):
     files = {
         "in/a.csv": mixed_file(),
-        "in/b.csv": SUBS + "b1,2024-02-01,2024-03-01,12,year,p\n",
+        "in/b.csv": "\ufeff" + SUBS + 'b1,2024-02-01,2024-03-01,12,year,""\n',  # a BOM
     }
     for name, text in files.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
