@@ -293,24 +293,22 @@ BAD = {  # file -> its bad values: (column, problem), as the polars reader finds
 def test_spark_finds_every_bad_value_the_polars_reader_finds(spark, tmp_path):
     # one read of all the files: Spark's own findings (file, column, problem) are the
     # polars reader's; the error raised is the polars reader's (with rows and fixes)
-    err = agree(
-        spark,
-        tmp_path,
-        "subscriptions",
-        {"path": "bad/*.csv"},
-        {f"bad/{k}": v for k, v in BAD.items()},
-    )
-    assert isinstance(err, DataError) and len(err.problems) == 10
-    sc = read_source(spark, tmp_path, "subscriptions", Source.model_validate({"path": "bad/*.csv"}))
+    for name, text in BAD.items():
+        (tmp_path / "bad").mkdir(exist_ok=True)
+        (tmp_path / "bad" / name).write_text(text)
+    source = Source.model_validate({"path": "bad/*.csv"})
+    sc = read_source(spark, tmp_path, "subscriptions", source)
+    assert sc.fallback is None
     found = [build().collect() for build in sc._details]
     got = sorted((Path(r.file).name, r.column, r.problem, r.raw) for rows in found for r in rows)
-    polars_sc = scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "bad/*.csv"}))
-    bad = pl.concat(pl.collect_all(polars_sc.checks))
-    want = sorted(
-        (Path(f).name, c, p, r)
-        for f, c, p, r in bad.select("file", "column", "problem", "raw").iter_rows()
-    )
+    polars_sc = scan_source(tmp_path, "subscriptions", source)
+    bad = pl.concat(pl.collect_all(polars_sc.checks)).select("file", "column", "problem", "raw")
+    want = sorted((Path(f).name, c, p, r) for f, c, p, r in bad.iter_rows())
     assert got == want and len(want) == 10
+    with pytest.raises(DataError) as raised:
+        sc.check()
+    _, want_err = polars_outcome(tmp_path, "subscriptions", source)
+    assert shown(raised.value) == shown(want_err) and len(want_err.problems) == 10
 
 
 @pytest.mark.parametrize(
