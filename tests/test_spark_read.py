@@ -456,3 +456,11 @@ def test_the_polars_reader_says_a_uri_needs_spark(tmp_path):
         UsageError, match=r"'s3a://b/x.csv' is a URI, which only --engine spark reads"
     ):
         scan_source(tmp_path, "subscriptions", Source.model_validate({"path": "s3a://b/x.csv"}))
+
+
+def test_session_timestamps_are_the_lifted_frames_types(spark):
+    from cs_metrics.sources.spark import session_timestamps
+
+    sc = read_source(spark, REPO, "tickets", Source.model_validate(SAMPLE["tickets"]))
+    lifted = spark.createDataFrame(polars_read(REPO, "tickets", sc.source).to_arrow())
+    assert session_timestamps(sc.frame).dtypes == lifted.dtypes

@@ -18,7 +18,7 @@ from cs_metrics.sources.spark_files import read_local
 from cs_metrics.sources.spark_remote import read_remote
 from cs_metrics.spec.models import Source
 
-__all__ = ["SparkScanned", "is_uri", "read_source", "unsupported"]
+__all__ = ["SparkScanned", "is_uri", "read_source", "session_timestamps", "unsupported"]
 
 
 # ---- the entry point ---------------------------------------------------------------------
@@ -88,4 +88,21 @@ def _fallback(session: Any, spec_dir: Path, role: str, source: Source, reason: s
         spec_dir,
         note,
         _polars_checks=[b.lazy() for b in bad if b.height],
+    )
+
+
+def session_timestamps(frame: Any) -> Any:
+    """``frame`` with its TIMESTAMP_NTZ columns as TIMESTAMP (what ``createDataFrame`` makes
+    of polars' naive datetimes). Exact when the session's time zone is UTC, as csm pins it;
+    for an engine whose plans were written against lifted frames."""
+    from pyspark.sql import functions as F
+
+    ntz = {name for name, t in frame.dtypes if t == "timestamp_ntz"}
+    if not ntz:
+        return frame
+    return frame.select(
+        *(
+            F.col(f"`{c}`").cast("timestamp").alias(c) if c in ntz else F.col(f"`{c}`")
+            for c in frame.columns
+        )
     )
