@@ -325,3 +325,14 @@ def test_ndjson_line_that_is_not_an_object(tmp_path):
     lines = ['{"account_id": "a1", "start_date": "2026-01-01", "amount": 10}', "[1, 2]"]
     spec = project(tmp_path, "{path: subs.ndjson}", {"subs.ndjson": "\n".join(lines) + "\n"})
     compute(spec, code=65, stderr=["subs.ndjson"])
+
+
+def test_a_file_named_like_a_glob_pattern_is_read_not_matched(tmp_path):
+    # polars reads a path with [ ] as a pattern: e[1].csv matched nothing and read 0 rows
+    spec = project(tmp_path, '{path: "in/*.csv"}', {"in/e[1].csv": HEADER + "a1,2026-01-01,10\n"})
+    assert mrr_of(compute(spec)) == 10
+    pl.DataFrame(
+        {"account_id": ["a1"], "start_date": ["2026-01-01"], "amount": [5.0]}
+    ).write_parquet(tmp_path / "in" / "p[2].parquet")
+    spec = project(tmp_path, '{path: "in/*.parquet"}', {})
+    assert mrr_of(compute(spec)) == 5

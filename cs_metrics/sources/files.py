@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import glob as globmod
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cs_metrics.errors import InputMissingError
+from cs_metrics.errors import InputMissingError, UsageError
 from cs_metrics.spec.models import Source
 
 if TYPE_CHECKING:
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
 
 if TYPE_CHECKING:
     pass
+
+
+URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def is_uri(path: str) -> bool:
+    """``scheme://...`` (s3a://, hdfs://, file://): a path only Spark reads, as it is."""
+    return bool(URI.match(path))
 
 
 # ---- files -----------------------------------------------------------------------------
@@ -32,6 +41,12 @@ def _resolve(spec_dir: Path, role: str, source: Source) -> tuple[list[Path], lis
     seen: set[Path] = set()
     skipped = 0
     for p in paths:
+        if is_uri(p):
+            raise UsageError(
+                f"{where}: {p!r} is a URI, which only --engine spark reads (Spark reads the "
+                "files itself): run with --engine spark, or give a local path (relative to "
+                "the spec file)"
+            )
         full = Path(p) if Path(p).is_absolute() else spec_dir / p
         if any(ch in p for ch in "*?["):
             matched = sorted(Path(m) for m in globmod.glob(str(full), recursive=True))

@@ -69,11 +69,13 @@ def _scan_file(path: Path, source: Source, fmt: str, role: str = "") -> _File:
     try:
         if fmt in ("parquet", "ndjson"):
             if fmt == "parquet":
-                lf = pl.scan_parquet(path)
+                lf = pl.scan_parquet(path, glob=False)  # a file named a[1].parquet is no pattern
             else:
                 if path.stat().st_size == 0:
                     raise DataError(f"{path}: the file is empty: export it again, or remove it")
-                lf = pl.scan_ndjson(path, infer_schema_length=1000)
+                # scan_ndjson has no glob=False: a path with glob characters as bytes
+                src = path.read_bytes() if any(ch in str(path) for ch in "*?[") else path
+                lf = pl.scan_ndjson(src, infer_schema_length=1000)
             schema = _schema(lf, path, fmt)
             return _File(lf, list(schema.names()), schema, 0, [])
         text = _sniff(path, role, source, fmt)
@@ -97,7 +99,7 @@ def _scan_file(path: Path, source: Source, fmt: str, role: str = "") -> _File:
                 lf = pl.scan_csv(text.data, **kwargs)
             else:
                 enc = "utf8-lossy" if opts.encoding == "utf8-lossy" else "utf8"
-                lf = pl.scan_csv(path, encoding=enc, **kwargs)
+                lf = pl.scan_csv(path, encoding=enc, glob=False, **kwargs)
         notes = list(text.notes)
         if empty:
             notes.append(f"{path}: 0 rows (only a header): did the export fail?")

@@ -207,7 +207,10 @@ class SourceOptions(Strict):
 
 
 class Source(Strict):
-    path: str | list[str] = Field(description="file, glob or list of them, relative to the spec")
+    path: str | list[str] = Field(
+        description="file, glob or list of them, relative to the spec; or URIs (s3a://, "
+        "hdfs://, file://) that --engine spark reads itself (docs/inputs.md)"
+    )
     format: Literal["csv", "tsv", "parquet", "ndjson"] | None = Field(
         None, description="file format (default: from the extension; .gz means gzip'd CSV)"
     )
