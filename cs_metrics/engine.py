@@ -567,7 +567,7 @@ def _compute(
                         ctx, out.select(*keys, nw.col(col).alias("value")), keys, part, unit, ""
                     )
                     extra.append(part)
-        if engine != "polars":  # SQL engines bind a whole relation tree at every step:
+        if engine == "duckdb":  # DuckDB binds a whole relation tree at every step:
             frames[req.name] = ctx.materialise(frames[req.name])  # keep each one shallow
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")

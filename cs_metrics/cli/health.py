@@ -65,7 +65,7 @@ def health(
         int, typer.Option("--horizon", metavar="N", min=1, help="backtest: periods to look ahead")
     ] = 3,
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
     *,
