@@ -25,8 +25,8 @@ from typing import Any
 
 from cs_metrics.errors import UsageError
 
-INSTALL_PYSPARK = "uv sync --extra spark (or pip install 'csm[spark]')"
-INSTALL_JAVA = "apt-get install openjdk-17-jre-headless (or set JAVA_HOME to a Java 17+ JDK/JRE)"
+INSTALL_PYSPARK = "`uv sync --extra spark` (or `pip install 'csm[spark]'`)"
+INSTALL_JAVA = "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+)"
 
 # Settings for a local session: the inputs csm lifts are small per step, and Spark's
 # defaults (200 shuffle partitions, the UI) cost seconds per query on them.
@@ -56,7 +56,7 @@ def _import_pyspark() -> Any:
     except ImportError as exc:
         raise UsageError(
             f"--engine spark needs pyspark, which is not installed ({exc.name or exc}): "
-            f"install it with `{INSTALL_PYSPARK}`"
+            f"install it with {INSTALL_PYSPARK}"
         ) from None
     return SparkSession
 
@@ -121,7 +121,7 @@ def _local(spark_session: Any, master: str, conf: dict[str, str], debug: bool) -
     if find_java() is None:
         raise UsageError(
             f"--engine spark runs Spark locally ({master}), which needs Java 17 or later and "
-            f"none was found: install it with `{INSTALL_JAVA}`; or use a cluster through "
+            f"none was found: install it with {INSTALL_JAVA}; or use a cluster through "
             "Spark Connect (SPARK_REMOTE=sc://host:15002, docs/spark.md)"
         )
     from pyspark import SparkConf, SparkContext
@@ -139,7 +139,7 @@ def _local(spark_session: Any, master: str, conf: dict[str, str], debug: bool) -
     except Exception as exc:  # the JVM did not start: Java too old, no memory ...
         raise UsageError(
             f"cannot start a local Spark session ({master}): {_first_line(exc)} (Spark needs "
-            f"Java 17 or later: `{INSTALL_JAVA}`; run with --debug for the JVM's log)"
+            f"Java 17 or later: {INSTALL_JAVA}; run with --debug for the JVM's log)"
         ) from None
     if not debug:
         spark.sparkContext.setLogLevel("ERROR")
