@@ -72,9 +72,11 @@ __all__ = [
 
 # ------------------------------------------------------------------------------ the spec
 
+
 def engine_for(spec: Spec, engine: str | None) -> str:
     """The engine a command runs on: --engine, else the spec's ``engine:``, else polars."""
     return engine or spec.model.engine or "polars"
+
 
 def load_spec(path: str | Path | None = None, *, policy: str | None = None) -> Spec:
     """The spec at ``path`` (default: $CSM_SPEC, else ./metrics.yaml), checked whole;
@@ -155,7 +157,12 @@ def compute_metrics(
     )
     population = "none" if drop_empty else "data"
     result = compute(
-        spec, list(names) if names else None, periods, list(by), engine_for(spec, engine), population=population
+        spec,
+        list(names) if names else None,
+        periods,
+        list(by),
+        engine_for(spec, engine),
+        population=population,
     )
     result.warnings += incomplete(periods, data_end(spec, as_of))
     result.as_asked = bool(names)
@@ -199,7 +206,9 @@ def explain(
     """One metric's definition, value and inputs, as a JSON-ready dict (`csm explain`).
     Split ``--by account``, each row also has the account's ``name`` and ``owner``, and
     ``labels`` lists those fields."""
-    facts = explain_metric(spec, metric, period=period, as_of=as_of, by=list(by), engine=engine_for(spec, engine))
+    facts = explain_metric(
+        spec, metric, period=period, as_of=as_of, by=list(by), engine=engine_for(spec, engine)
+    )
     facts["labels"] = []
     if "account" in facts.get("by", []):
         from cs_metrics.people import LABELS, directory
@@ -403,7 +412,9 @@ def cohorts(
     """Logo and revenue retention by start cohort, one record per cohort and age."""
     from cs_metrics.cohorts import compute_cohorts
 
-    return compute_cohorts(spec, grain=grain, start=start, end=end, as_of=as_of, engine=engine_for(spec, engine))
+    return compute_cohorts(
+        spec, grain=grain, start=start, end=end, as_of=as_of, engine=engine_for(spec, engine)
+    )
 
 
 # -------------------------------------------------------------------------------- report
@@ -441,7 +452,9 @@ def report(
     """Compute, render and write one report bundle (atomically); returns what it did."""
     from cs_metrics.report import run_report
 
-    return run_report(spec, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine_for(spec, engine))
+    return run_report(
+        spec, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine_for(spec, engine)
+    )
 
 
 # ------------------------------------------------------------------------ sample and init

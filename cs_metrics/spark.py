@@ -77,9 +77,7 @@ def find_java() -> str | None:
 def session(options: Any = None, *, debug: bool | None = None) -> Any:
     """The Spark session csm computes on (see the module docstring for which one);
     ``options``: the spec's ``engine_options`` (remote, master, conf)."""
-    from cs_metrics.output import debug_enabled
-
-    debug = debug_enabled() if debug is None else debug
+    debug = _debug() if debug is None else debug
     spark_session = _import_pyspark()
     url = remote_url(options)
     if url:
@@ -92,12 +90,26 @@ def session(options: Any = None, *, debug: bool | None = None) -> Any:
     return _local(spark_session, master, dict(getattr(options, "conf", None) or {}), debug)
 
 
+def _debug() -> bool:
+    from cs_metrics.output import debug_enabled
+
+    return debug_enabled()
+
+
 def _pin(spark: Any) -> None:
     for key, value in SESSION_CONF.items():
         spark.conf.set(key, value)
 
 
 def _connect(spark_session: Any, url: str) -> Any:
+    import warnings
+
+    # The Connect client warns on every call about the pandas it was not yet tested with:
+    # not the user's concern (csm does not use pandas; --debug shows them).
+    if not _debug():
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
     try:
         spark = spark_session.builder.remote(url).getOrCreate()
     except ImportError as exc:  # the Connect client's own dependencies (grpcio, pandas ...)

@@ -64,8 +64,7 @@ EngineOpt = Annotated[
     typer.Option(
         "--engine",
         metavar="ENGINE",
-        help="polars | duckdb | spark (default: the spec's engine:, else polars; "
-        "docs/spark.md)",
+        help="polars | duckdb | spark (default: the spec's engine:, else polars; docs/spark.md)",
         show_default=False,
     ),
 ]
