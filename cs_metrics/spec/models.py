@@ -497,14 +497,6 @@ class EngineOptions(Strict):
 
 class SpecBase(Strict):
     version: Literal[1] = 1
-    engine: Literal[ENGINE_NAMES] | None = Field(  # type: ignore[valid-type]
-        None,
-        description="the engine every command uses unless --engine says otherwise "
-        "(default: polars)",
-    )
-    engine_options: EngineOptions = Field(
-        default_factory=EngineOptions, description="where --engine spark runs (docs/spark.md)"
-    )
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="reporting currency (ISO 4217)")
     grain: Literal["week", "month", "quarter", "year"] = "month"
     as_of: date | None = Field(
@@ -529,6 +521,14 @@ class SpecBase(Strict):
     alerts: list[Alert] = Field(default_factory=list)
     reports: dict[str, Report] = Field(
         default_factory=dict, description="name -> a bundle `csm report NAME` writes"
+    )
+    engine: Literal[ENGINE_NAMES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="the engine every command uses unless --engine says otherwise "
+        "(default: polars)",
+    )
+    engine_options: EngineOptions = Field(
+        default_factory=EngineOptions, description="where --engine spark runs (docs/spark.md)"
     )
 
 
