@@ -71,6 +71,13 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------ the spec
+
+
+def engine_for(spec: Spec, engine: str | None) -> str:
+    """The engine a command runs on: --engine, else the spec's ``engine:``, else polars."""
+    return engine or spec.model.engine or "polars"
+
+
 def load_spec(path: str | Path | None = None, *, policy: str | None = None) -> Spec:
     """The spec at ``path`` (default: $CSM_SPEC, else ./metrics.yaml), checked whole;
     ``policy`` (``--policy``) replaces its ``policy:`` (docs/policies.md)."""
@@ -123,7 +130,7 @@ def compute_metrics(
     grain: str | None = None,
     as_of: str | None = None,
     by: Sequence[str] = (),
-    engine: str = "polars",
+    engine: str | None = None,
     trend: int | None = None,
     drop_empty: bool = False,
     sort: str | None = None,
@@ -150,7 +157,12 @@ def compute_metrics(
     )
     population = "none" if drop_empty else "data"
     result = compute(
-        spec, list(names) if names else None, periods, list(by), engine, population=population
+        spec,
+        list(names) if names else None,
+        periods,
+        list(by),
+        engine_for(spec, engine),
+        population=population,
     )
     result.warnings += incomplete(periods, data_end(spec, as_of))
     result.as_asked = bool(names)
@@ -172,14 +184,14 @@ def compare_policies(
     *,
     period: str | None = None,
     as_of: str | None = None,
-    engine: str = "polars",
+    engine: str | None = None,
 ) -> PolicyComparison:
     """The metrics ``names`` (default: all in the spec) for one period under every
     definition policy, side by side, with the options that make them differ
     (`csm compare-policies`)."""
     from cs_metrics.compare import compare_policies as compare
 
-    return compare(spec, names, period=period, as_of=as_of, engine=engine)
+    return compare(spec, names, period=period, as_of=as_of, engine=engine_for(spec, engine))
 
 
 def explain(
@@ -189,12 +201,14 @@ def explain(
     period: str | None = None,
     as_of: str | None = None,
     by: Sequence[str] = (),
-    engine: str = "polars",
+    engine: str | None = None,
 ) -> dict[str, Any]:
     """One metric's definition, value and inputs, as a JSON-ready dict (`csm explain`).
     Split ``--by account``, each row also has the account's ``name`` and ``owner``, and
     ``labels`` lists those fields."""
-    facts = explain_metric(spec, metric, period=period, as_of=as_of, by=list(by), engine=engine)
+    facts = explain_metric(
+        spec, metric, period=period, as_of=as_of, by=list(by), engine=engine_for(spec, engine)
+    )
     facts["labels"] = []
     if "account" in facts.get("by", []):
         from cs_metrics.people import LABELS, directory
@@ -240,7 +254,7 @@ def health(
     bands: Sequence[str] | None = None,
     sort: str = "score",
     top: int | None = None,
-    engine: str = "polars",
+    engine: str | None = None,
     start: str | None = None,
     end: str | None = None,
 ) -> HealthScores:
@@ -258,7 +272,7 @@ def health(
         raise UsageError("csm health scores one --period; --from/--to are for --backtest")
     periods = resolve_periods(spec, period=period, as_of=as_of)
     dims = list(dict.fromkeys(d for d in by if d != "account"))
-    frame, warnings = score_health(spec, periods, engine, dims)
+    frame, warnings = score_health(spec, periods, engine_for(spec, engine), dims)
     summary = band_summary(frame, hb)
     frame = with_people(frame, directory(spec))
     return HealthScores(
@@ -307,7 +321,7 @@ def backtest(
     end: str | None = None,
     as_of: str | None = None,
     horizon: int = 3,
-    engine: str = "polars",
+    engine: str | None = None,
     period: str | None = None,
 ) -> Backtest:
     """Churn within ``horizon`` periods of each period from ``start`` to ``end``, per band
@@ -329,7 +343,7 @@ def backtest(
         if start is None:
             start = latest.shift(-(BACKTEST_PERIODS.get(spec.model.grain, 12) - 1)).label
     periods = resolve_periods(spec, start=start, end=end, as_of=as_of)
-    frame, warnings = run_backtest(spec, periods, horizon, last, engine)
+    frame, warnings = run_backtest(spec, periods, horizon, last, engine_for(spec, engine))
     return Backtest(frame, hb, warnings)
 
 
@@ -351,7 +365,7 @@ def alerts(
     *,
     period: str | None = None,
     as_of: str | None = None,
-    engine: str = "polars",
+    engine: str | None = None,
     new_only: bool = False,
     severity: str | None = None,
     sort: str | None = None,
@@ -371,7 +385,7 @@ def alerts(
         hits = evaluate_alerts(
             spec,
             period,
-            engine,
+            engine_for(spec, engine),
             as_of,
             new_only=new_only,
             min_severity=severity,
@@ -393,12 +407,14 @@ def cohorts(
     start: str | None = None,
     end: str | None = None,
     as_of: str | None = None,
-    engine: str = "polars",
+    engine: str | None = None,
 ) -> Cohorts:
     """Logo and revenue retention by start cohort, one record per cohort and age."""
     from cs_metrics.cohorts import compute_cohorts
 
-    return compute_cohorts(spec, grain=grain, start=start, end=end, as_of=as_of, engine=engine)
+    return compute_cohorts(
+        spec, grain=grain, start=start, end=end, as_of=as_of, engine=engine_for(spec, engine)
+    )
 
 
 # -------------------------------------------------------------------------------- report
@@ -431,12 +447,14 @@ def report(
     period: str | None = None,
     as_of: str | None = None,
     out_dir: str | None = None,
-    engine: str = "polars",
+    engine: str | None = None,
 ) -> Run:
     """Compute, render and write one report bundle (atomically); returns what it did."""
     from cs_metrics.report import run_report
 
-    return run_report(spec, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine)
+    return run_report(
+        spec, settings, period=period, as_of=as_of, out_dir=out_dir, engine=engine_for(spec, engine)
+    )
 
 
 # ------------------------------------------------------------------------ sample and init

@@ -12,9 +12,10 @@ the run shares the reads, :func:`shared_reads`), each shared step a family build
 ``ctx.cached`` is computed once when built (:meth:`Context.materialise`), and the metrics,
 selects over those small frames, are collected together with the data checks and notices.
 
-Engines: ``polars`` (sources in memory, large ones streamed). ``duckdb`` runs the same
-narwhals plan on DuckDB relations; its inputs are the same polars-parsed frames, so every
-engine sees identical typed data and only the metric plan differs.
+Engines: ``polars`` (sources in memory, large ones streamed). ``duckdb`` and ``spark`` run
+the same narwhals plan on DuckDB relations / Spark DataFrames (the session: cs_metrics.spark);
+their inputs are the same polars-parsed frames, so every engine sees identical typed data and
+only the metric plan differs.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from cs_metrics.sources import explain_read_error, raise_for_checks, scan_source
 from cs_metrics.spec import Spec
 from cs_metrics.suggest import did_you_mean
 
-ENGINES = ("polars", "duckdb")
+ENGINES = ("polars", "duckdb", "spark")
 NO_ACCOUNT_DATA = "no data for this account in the period"
 # The accounts that get a row in every period per account (Context.complete):
 POPULATIONS = {
@@ -138,6 +139,12 @@ class Context:
                 self._con.execute("SET TimeZone = 'UTC'")
             arrow = lf.collect().to_arrow()
             return nw.from_native(self._con.from_arrow(arrow))
+        if self.engine == "spark":
+            from cs_metrics import spark  # pyspark: only this engine pays for it
+
+            if self._con is None:
+                self._con = spark.session(self.spec.model.engine_options)
+            return nw.from_native(spark.lift(self._con, lf))
         return nw.from_native(lf)
 
     def notice(
@@ -163,6 +170,10 @@ class Context:
         try:
             if self.engine == "polars":
                 return nw.from_native(native.collect().lazy())
+            if self.engine == "spark":
+                from cs_metrics.spark import materialise
+
+                return nw.from_native(materialise(native))
             return nw.from_native(self._con.from_arrow(native.to_arrow_table()))
         except pl.exceptions.PolarsError as exc:
             raise explain_read_error(list(self._scanned.values()), exc) from exc
@@ -556,7 +567,7 @@ def _compute(
                         ctx, out.select(*keys, nw.col(col).alias("value")), keys, part, unit, ""
                     )
                     extra.append(part)
-        if engine != "polars":  # SQL engines bind a whole relation tree at every step:
+        if engine == "duckdb":  # DuckDB binds a whole relation tree at every step:
             frames[req.name] = ctx.materialise(frames[req.name])  # keep each one shallow
     shown = [r.name for r in requests if r.name in asked] + extra
     long = nw.concat([frames[n] for n in shown], how="vertical")

@@ -203,5 +203,19 @@ class Output:
         pydoc.pager(text)
 
 
+_DEBUG: list[bool] = [False]  # --debug of the command running (read by cs_metrics.spark)
+
+
+@contextlib.contextmanager
+def debugging(flag: bool) -> Iterator[None]:
+    """While a command runs: its --debug, for code far from the CLI (the JVM's log)."""
+    before = _DEBUG[0]
+    _DEBUG[0] = flag
+    try:
+        yield
+    finally:
+        _DEBUG[0] = before
+
+
 def debug_enabled(flag: bool = False) -> bool:
-    return flag or os.environ.get("CSM_DEBUG", "") not in ("", "0", "false")
+    return flag or _DEBUG[0] or os.environ.get("CSM_DEBUG", "") not in ("", "0", "false")

@@ -29,7 +29,7 @@ def alerts(
     period: PeriodOpt = None,
     as_of: AsOfOpt = None,
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     new_only: Annotated[
         bool,
         typer.Option("--new-only", help="only hits that did not fire for the account last period"),

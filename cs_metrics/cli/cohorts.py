@@ -78,7 +78,7 @@ def cohorts(
         ),
     ] = "percent",
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
     *,

@@ -35,7 +35,7 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup
 from cs_metrics import interrupts as signals
 from cs_metrics.cli.options import ColorOpt, DebugOpt, QuietOpt
 from cs_metrics.errors import CsmError, ExitCode
-from cs_metrics.output import Output, debug_enabled, silence_stdout, stdout_error
+from cs_metrics.output import Output, debug_enabled, debugging, silence_stdout, stdout_error
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +73,7 @@ def _wrap(fn: F, arm: bool) -> F:
         try:
             if arm:
                 signals.arm()
-            with out.progress():
+            with out.progress(), debugging(show_traceback):
                 return fn(*args, out=out, **kw)
         except typer.Exit:
             raise

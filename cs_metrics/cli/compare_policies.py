@@ -30,7 +30,7 @@ def compare_policies(
     spec: SpecOpt = None,
     period: PeriodOpt = None,
     as_of: AsOfOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
     *,

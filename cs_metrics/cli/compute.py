@@ -72,7 +72,7 @@ def compute(
         ),
     ] = None,
     top: TopOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: FormatOpt = "auto",
     layout: LayoutOpt = None,
     wide: Annotated[bool, typer.Option("--wide", help="the same as --layout wide")] = False,

@@ -32,7 +32,7 @@ def explain(
     as_of: AsOfOpt = None,
     by: ByOpt = None,
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: Annotated[
         str,
         typer.Option("--format", "-f", metavar="FORMAT", help="text (default) | json"),

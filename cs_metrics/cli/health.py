@@ -71,7 +71,7 @@ def health(
         ),
     ] = 3,
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     fmt: FormatOpt = "auto",
     output: OutputOpt = None,
     *,

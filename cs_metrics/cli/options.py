@@ -76,7 +76,13 @@ OutputOpt = Annotated[
     ),
 ]
 EngineOpt = Annotated[
-    str, typer.Option("--engine", metavar="ENGINE", help="polars (default) | duckdb")
+    str | None,
+    typer.Option(
+        "--engine",
+        metavar="ENGINE",
+        help="polars | duckdb | spark (default: the spec's engine:, else polars; docs/spark.md)",
+        show_default=False,
+    ),
 ]
 PeriodOpt = Annotated[
     str | None,

@@ -46,7 +46,7 @@ def report(
         ),
     ] = None,
     policy: PolicyOpt = None,
-    engine: EngineOpt = "polars",
+    engine: EngineOpt = None,
     *,
     out: Output,
 ) -> None:

@@ -8,11 +8,44 @@ import narwhals.stable.v2 as nw
 ACCOUNT_COLUMN = {"orders": "customer_id"}
 
 
+def epoch_microseconds(moment: nw.Expr) -> nw.Expr:
+    """Microseconds since 1970-01-01 00:00 of a datetime (or a date: its midnight), Int64.
+
+    Built from the calendar fields, not from a duration: durations have no portable
+    arithmetic (Spark has none in narwhals), the fields have. Days before the year:
+    365 a year plus the leap days since 1970 (every 4th year, not the 100th, the 400th);
+    1969 // 4 = 492, 1969 // 100 = 19, 1969 // 400 = 4.
+    """
+    t = moment.cast(nw.Datetime("us"))
+    y1 = t.dt.year().cast(nw.Int64) - 1
+    days = (
+        (y1 - 1969) * 365
+        + (y1 // 4 - 492)
+        - (y1 // 100 - 19)
+        + (y1 // 400 - 4)
+        + t.dt.ordinal_day().cast(nw.Int64)
+        - 1
+    ).cast(nw.Int64)
+    seconds = (
+        days * 86400
+        + t.dt.hour().cast(nw.Int64) * 3600
+        + t.dt.minute().cast(nw.Int64) * 60
+        + t.dt.second().cast(nw.Int64)
+    )
+    return (seconds * 1_000_000 + t.dt.microsecond().cast(nw.Int64)).cast(nw.Int64)
+
+
+def microseconds_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
+    """end - start in microseconds (Int64), on every engine."""
+    return epoch_microseconds(end) - epoch_microseconds(start)
+
+
 def days_between(start: nw.Expr, end: nw.Expr) -> nw.Expr:
-    """Days from start to end as Float64 (dates or datetimes; fractional for datetimes)."""
-    return (
-        end.cast(nw.Datetime("us")) - start.cast(nw.Datetime("us"))
-    ).dt.total_seconds() / 86400.0
+    """Days from start to end as Float64 (dates or datetimes; fractional for datetimes, in
+    whole seconds truncated towards zero as a duration's total seconds are)."""
+    us = microseconds_between(start, end)
+    seconds = nw.when(us >= 0).then(us // 1_000_000).otherwise(-((-us) // 1_000_000))
+    return seconds.cast(nw.Float64) / 86400.0
 
 
 def day_of(timestamp: nw.Expr) -> nw.Expr:

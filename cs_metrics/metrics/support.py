@@ -27,7 +27,7 @@ from cs_metrics.metrics.base import (
     metric_type,
     ratio,
 )
-from cs_metrics.metrics.common import count_if, day_of
+from cs_metrics.metrics.common import count_if, day_of, microseconds_between
 from cs_metrics.metrics.mrr import NO_END_CUSTOMERS, REVENUE_SOURCES, customer_accounts
 
 if TYPE_CHECKING:
@@ -255,8 +255,8 @@ def _duration(
     created = _created_in_period(ctx, req)
     _warn_out_of_order(ctx, req, created)
     # microseconds, not total_seconds(): that truncates each ticket to whole seconds
-    span = nw.col(end_col).cast(nw.Datetime("us")) - nw.col("created_at").cast(nw.Datetime("us"))
-    hours = span.dt.total_microseconds() / 3_600_000_000.0
+    span = microseconds_between(nw.col("created_at"), nw.col(end_col))
+    hours = span.cast(nw.Float64) / 3_600_000_000.0
     rows = created.filter(~nw.col(end_col).is_null()).with_columns(hours.alias("__hours"))
     negative = rows.filter(nw.col("__hours") < 0)
 

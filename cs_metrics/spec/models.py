@@ -474,6 +474,30 @@ def _definitions_model() -> type[BaseModel]:
 Definitions = _definitions_model()
 
 
+ENGINE_NAMES = ("polars", "duckdb", "spark")
+
+
+class EngineOptions(Strict):
+    """``engine_options:``: where ``--engine spark`` runs (docs/spark.md)."""
+
+    remote: str | None = Field(
+        None,
+        pattern=r"^sc://\S+$",
+        description="Spark Connect address, e.g. sc://spark.example.com:15002 (default: the "
+        "SPARK_REMOTE environment variable; unset: an active session, else a local one)",
+    )
+    master: str | None = Field(
+        None,
+        min_length=1,
+        description="the master of the local session csm starts (default: local[*])",
+    )
+    conf: dict[str, str] = Field(
+        default_factory=dict,
+        description="Spark settings for the session csm starts, e.g. "
+        "{spark.driver.memory: 8g} (over csm's small-data defaults)",
+    )
+
+
 class SpecBase(Strict):
     version: Literal[1] = 1
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$", description="reporting currency (ISO 4217)")
@@ -500,6 +524,14 @@ class SpecBase(Strict):
     alerts: list[Alert] = Field(default_factory=list)
     reports: dict[str, Report] = Field(
         default_factory=dict, description="name -> a bundle `csm report NAME` writes"
+    )
+    engine: Literal[ENGINE_NAMES] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="the engine every command uses unless --engine says otherwise "
+        "(default: polars)",
+    )
+    engine_options: EngineOptions = Field(
+        default_factory=EngineOptions, description="where --engine spark runs (docs/spark.md)"
     )
 
 

@@ -1,0 +1,205 @@
+"""The Spark session of ``--engine spark`` (docs/spark.md), kept out of the engine.
+
+Where Spark runs, first match wins:
+
+1. Spark Connect: ``engine_options: {remote: sc://host:15002}`` in the spec, else the
+   ``SPARK_REMOTE`` environment variable (the cluster computes, this process only plans
+   and receives the small results);
+2. the active session, when csm is used as a library inside ``spark-submit`` or a notebook
+   (``SparkSession.getActiveSession()``): csm uses it as it is and never stops it;
+3. a local session, ``local[*]`` (``engine_options: {master: ...}`` to change it), started
+   once per process with settings for small data (few shuffle partitions, no UI, no
+   progress bar, adaptive execution) and the JVM's log lines off stderr unless ``--debug``.
+
+pyspark is imported here only, lazily: ``csm --help`` and the other engines never pay for
+it. A missing pyspark or Java is one :class:`UsageError` with the install command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from cs_metrics.errors import UsageError
+
+INSTALL_PYSPARK = "`uv sync --extra spark` (or `pip install 'csm[spark]'`)"
+INSTALL_JAVA = "`apt-get install openjdk-17-jre-headless` (or set JAVA_HOME to a Java 17+)"
+
+# Settings for a local session: the inputs csm lifts are small per step, and Spark's
+# defaults (200 shuffle partitions, the UI) cost seconds per query on them.
+LOCAL_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.adaptive.coalescePartitions.enabled": "true",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+    "spark.sql.ansi.enabled": "false",
+}
+# Every session csm uses, its own or not: dates are UTC days as on the other engines.
+SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
+
+
+_OWN: Any = None  # the local session this process started (reused by every run)
+
+
+def _import_pyspark() -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise UsageError(
+            f"--engine spark needs pyspark, which is not installed ({exc.name or exc}): "
+            f"install it with {INSTALL_PYSPARK}"
+        ) from None
+    return SparkSession
+
+
+def remote_url(options: Any = None) -> str | None:
+    """The Spark Connect address, from the spec's engine_options or SPARK_REMOTE."""
+    url = getattr(options, "remote", None) or os.environ.get("SPARK_REMOTE") or None
+    return str(url) if url else None
+
+
+def find_java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return str(Path(home) / "bin" / "java")
+    return shutil.which("java")
+
+
+def session(options: Any = None, *, debug: bool | None = None) -> Any:
+    """The Spark session csm computes on (see the module docstring for which one);
+    ``options``: the spec's ``engine_options`` (remote, master, conf)."""
+    debug = _debug() if debug is None else debug
+    spark_session = _import_pyspark()
+    url = remote_url(options)
+    if url:
+        return _connect(spark_session, url)
+    active = spark_session.getActiveSession()
+    if active is not None:
+        _pin(active)
+        return active
+    master = getattr(options, "master", None) or "local[*]"
+    return _local(spark_session, master, dict(getattr(options, "conf", None) or {}), debug)
+
+
+def _debug() -> bool:
+    from cs_metrics.output import debug_enabled
+
+    return debug_enabled()
+
+
+def _pin(spark: Any) -> None:
+    for key, value in SESSION_CONF.items():
+        spark.conf.set(key, value)
+
+
+def _connect(spark_session: Any, url: str) -> Any:
+    import warnings
+
+    # The Connect client warns on every call about the pandas it was not yet tested with:
+    # not the user's concern (csm does not use pandas; --debug shows them).
+    if not _debug():
+        warnings.filterwarnings(
+            "ignore", message="PySpark does not yet fully support pandas", category=FutureWarning
+        )
+    try:
+        spark = spark_session.builder.remote(url).getOrCreate()
+    except ImportError as exc:  # the Connect client's own dependencies (grpcio, pandas ...)
+        raise UsageError(
+            f"Spark Connect ({url}) needs the pyspark Connect client, which cannot load "
+            f"({exc}): install it with `pip install 'pyspark[connect]'`"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"cannot reach Spark Connect at {url}: {_first_line(exc)} (check the address in "
+            "SPARK_REMOTE or engine_options.remote, and that the server runs)"
+        ) from None
+    _pin(spark)
+    return spark
+
+
+def _local(spark_session: Any, master: str, conf: dict[str, str], debug: bool) -> Any:
+    global _OWN
+    if _OWN is not None and not _stopped(_OWN):
+        return _OWN
+    if find_java() is None:
+        raise UsageError(
+            f"--engine spark runs Spark locally ({master}), which needs Java 17 or later and "
+            f"none was found: install it with {INSTALL_JAVA}; or use a cluster through "
+            "Spark Connect (SPARK_REMOTE=sc://host:15002, docs/spark.md)"
+        )
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+
+    settings = {**LOCAL_CONF, **conf}
+    spark_conf = SparkConf().setMaster(master).setAppName("csm").setAll(list(settings.items()))
+    # The JVM writes its log (and start-up notes such as "Using incubator modules") to the
+    # stdout/stderr it inherits: csm's own streams only with --debug.
+    quiet = {} if debug else {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    try:
+        gateway = launch_gateway(spark_conf, popen_kwargs=quiet)
+        SparkContext(conf=spark_conf, gateway=gateway)
+        spark = spark_session.builder.getOrCreate()
+    except Exception as exc:  # the JVM did not start: Java too old, no memory ...
+        raise UsageError(
+            f"cannot start a local Spark session ({master}): {_first_line(exc)} (Spark needs "
+            f"Java 17 or later: {INSTALL_JAVA}; run with --debug for the JVM's log)"
+        ) from None
+    if not debug:
+        spark.sparkContext.setLogLevel("ERROR")
+    _OWN = spark
+    return spark
+
+
+def _stopped(spark: Any) -> bool:
+    try:
+        return spark.sparkContext._jsc is None
+    except Exception:
+        return True
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def lift(spark: Any, lf: Any) -> Any:
+    """A polars LazyFrame's rows as a Spark DataFrame (through Arrow).
+
+    The stand-in reader: until sources are read by Spark itself, their polars-parsed rows
+    go to Spark this way, as they go to DuckDB (one function, to swap for the native one).
+    """
+    import polars as pl
+
+    df = lf.collect()
+    casts = {
+        name: (pl.Int64 if dtype.is_unsigned_integer() else pl.String)
+        for name, dtype in df.schema.items()
+        if dtype.is_unsigned_integer() or isinstance(dtype, pl.Categorical | pl.Enum)
+    }
+    if casts:  # types Arrow-to-Spark has no conversion for (a polars count is UInt32)
+        df = df.cast(casts)
+    return spark.createDataFrame(df.to_arrow())
+
+
+def materialise(df: Any) -> Any:
+    """The DataFrame computed now; later plans start from its rows, not its lineage.
+
+    On the local session csm started, the driver is the only executor: the rows go
+    through Arrow and back (a local relation, measured 3x faster than a checkpoint here).
+    On a cluster (spark-submit, Connect) they stay there: ``localCheckpoint``, else cache.
+    """
+    if _OWN is not None and df.sparkSession is _OWN:
+        return _OWN.createDataFrame(df.toArrow())
+    try:
+        return df.localCheckpoint(eager=True)
+    except Exception:  # Spark Connect before 4.0, or a session that cannot checkpoint
+        return df.cache()

@@ -1,0 +1,184 @@
+"""Spark gives the same numbers as polars (ENGINE.md rule 8, issue 10; docs/spark.md).
+
+One local session for the module (cs_metrics.spark.session: local[*], small-data settings).
+The inputs are the polars-parsed rows lifted to Spark, so every difference is the metric
+plan's. Skips only where pyspark or Java cannot be found (`uv sync --extra spark`,
+`apt-get install openjdk-17-jre-headless`; .ci/run installs both).
+
+Spark is slow on small data (each job costs tens to hundreds of ms), so the default run
+compares one metric of each family of the default spec, health, one per-account run and
+the mrr-playbook peer case; CSM_SPARK_FULL=1 (or --engines=all) compares every metric of
+the default metrics.yaml, alerts and cohorts (minutes on 2 cores).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import polars as pl
+import pytest
+from conftest import PEERS, REPO
+from polars.testing import assert_frame_equal
+
+from cs_metrics import api
+from cs_metrics import spark as csm_spark
+from cs_metrics.errors import UsageError
+from cs_metrics.spec import load_spec
+
+HAVE_PYSPARK = True
+try:
+    import pyspark  # noqa: F401
+except ImportError:
+    HAVE_PYSPARK = False
+
+needs_spark = pytest.mark.skipif(
+    not HAVE_PYSPARK or csm_spark.find_java() is None,
+    reason="Spark needs pyspark (uv sync --extra spark) and Java 17+ "
+    "(apt-get install openjdk-17-jre-headless)",
+)
+
+# One metric of each family of the default spec (revenue, customers, sentiment, support,
+# usage, acquisition, orders, team) and of the spec's own kinds (formula, change over TTM).
+QUICK = [
+    "net_new_mrr",
+    "nrr_ttm",
+    "logo_churn",
+    "nps",
+    "first_response_hours",
+    "stickiness",
+    "cac_payback_months",
+    "average_order_value",
+    "days_since_last_touch",
+]
+RANGE = {"start": "2026-09", "end": "2026-10"}
+
+
+def full(config) -> bool:
+    return bool(os.environ.get("CSM_SPARK_FULL")) or (
+        config.getoption("--engines") or os.environ.get("CSM_TEST_ENGINES") or ""
+    ) in ("all", "spark")
+
+
+@pytest.fixture(scope="module")
+def spec():
+    return load_spec(REPO / "metrics.yaml")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    return csm_spark.session()
+
+
+def same(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:
+    fa, fb = a.sort(keys, nulls_last=True), b.sort(keys, nulls_last=True)
+    assert fa.height > 0
+    assert_frame_equal(fa, fb, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@needs_spark
+def test_every_family_agrees_with_polars(spec, spark, pytestconfig):
+    names = list(spec.model.metrics) if full(pytestconfig) else QUICK
+    assert set(names) <= set(spec.model.metrics)
+    a = api.compute_metrics(spec, names, engine="polars", **RANGE)
+    b = api.compute_metrics(spec, names, engine="spark", **RANGE)
+    same(a.frame, b.frame, ["period", "metric"])
+    assert a.warnings == b.warnings
+    assert set(b.frame["metric"]) == set(names)
+
+
+@needs_spark
+def test_per_account_agrees_with_polars(spec, spark):
+    names = ["mrr", "tickets", "nps"]
+    a = api.compute_metrics(spec, names, engine="polars", period="2026-10", by=["account"])
+    b = api.compute_metrics(spec, names, engine="spark", period="2026-10", by=["account"])
+    same(a.frame, b.frame, ["period", "account", "metric"])
+
+
+@needs_spark
+def test_health_agrees_with_polars(spec, spark):
+    a = api.health(spec, period="2026-10", engine="polars")
+    b = api.health(spec, period="2026-10", engine="spark")
+    same(a.frame, b.frame, ["account"])
+    assert a.frame.height > 0
+
+
+@needs_spark
+def test_alerts_and_cohorts_agree_with_polars(spec, spark, pytestconfig):
+    if not full(pytestconfig):
+        pytest.skip("alerts and cohorts on Spark: CSM_SPARK_FULL=1 (about a minute)")
+    ha = api.alerts(spec, period="2026-10", engine="polars")
+    hb = api.alerts(spec, period="2026-10", engine="spark")
+    assert ha.frame.equals(hb.frame)
+    ca = api.cohorts(spec, start="2026-05", end="2026-10", engine="polars")
+    cb = api.cohorts(spec, start="2026-05", end="2026-10", engine="spark")
+    assert ca.frame.equals(cb.frame)
+
+
+PLAYBOOK = PEERS / "mrr_playbook"
+
+
+@needs_spark
+@pytest.mark.skipif(
+    not (PLAYBOOK / "expected.csv").is_file(), reason=f"peer data not found at {PLAYBOOK}"
+)
+def test_mrr_playbook_peer_on_spark(spark):
+    from test_peers import RANGE as PEER_RANGE
+    from test_peers import SPEC, mismatches
+
+    frame = api.compute_metrics(load_spec(SPEC), None, engine="spark", **PEER_RANGE).frame
+    got = {(r["period"], r["metric"]): r["value"] for r in frame.iter_rows(named=True)}
+    bad = mismatches(got)
+    assert not bad, f"{len(bad)} mismatches:\n" + "\n".join(bad[:30])
+
+
+def test_missing_java_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(csm_spark, "find_java", lambda: None)
+    monkeypatch.setattr(csm_spark, "_OWN", None)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    if HAVE_PYSPARK:
+        from pyspark.sql import SparkSession
+
+        monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
+    else:
+        monkeypatch.setattr(csm_spark, "_import_pyspark", lambda: None)
+    with pytest.raises(UsageError, match="openjdk-17-jre-headless"):
+        csm_spark.session()
+
+
+def test_missing_pyspark_is_one_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # import fails as when absent
+    with pytest.raises(UsageError, match=r"uv sync --extra spark"):
+        csm_spark.session()
+
+
+def test_cli_without_java_says_how_to_install(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "SPARK_REMOTE")}
+    env["PATH"] = str(tmp_path)  # no java on it
+    cmd = [sys.executable, "-m", "cs_metrics", "compute", "mrr", "--engine", "spark"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, env=env, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "openjdk-17-jre-headless" in lines[0] or "uv sync --extra spark" in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_engine_comes_from_the_option_then_the_spec(spec):
+    assert api.engine_for(spec, None) == "polars"
+    assert api.engine_for(spec, "duckdb") == "duckdb"
+    model = spec.model.model_copy(update={"engine": "spark"})
+    from dataclasses import replace
+
+    assert api.engine_for(replace(spec, model=model), None) == "spark"
+    assert api.engine_for(replace(spec, model=model), "polars") == "polars"
+
+
+def test_remote_from_the_spec_or_the_environment(monkeypatch, spec):
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    assert csm_spark.remote_url(spec.model.engine_options) is None
+    monkeypatch.setenv("SPARK_REMOTE", "sc://env:15002")
+    assert csm_spark.remote_url(spec.model.engine_options) == "sc://env:15002"
+    opts = spec.model.engine_options.model_copy(update={"remote": "sc://spec:15002"})
+    assert csm_spark.remote_url(opts) == "sc://spec:15002"
