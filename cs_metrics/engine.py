@@ -13,9 +13,9 @@ the run shares the reads, :func:`shared_reads`), each shared step a family build
 selects over those small frames, are collected together with the data checks and notices.
 
 Engines: ``polars`` (sources in memory, large ones streamed). ``duckdb`` and ``spark`` run
-the same narwhals plan on DuckDB relations / Spark DataFrames (the session: cs_metrics.spark);
-their inputs are the same polars-parsed frames, so every engine sees identical typed data and
-only the metric plan differs.
+the same narwhals plan on DuckDB relations / Spark DataFrames (the session: cs_metrics.spark).
+DuckDB's inputs are the polars-parsed frames; Spark reads the files itself with the same
+parsing rules (cs_metrics.sources.spark), so every engine sees identical typed data.
 """
 
 from __future__ import annotations
@@ -142,10 +142,16 @@ class Context:
         if self.engine == "spark":
             from cs_metrics import spark  # pyspark: only this engine pays for it
 
-            if self._con is None:
-                self._con = spark.session(self.spec.model.engine_options)
-            return nw.from_native(spark.lift(self._con, lf))
+            return nw.from_native(spark.lift(self._spark(), lf))
         return nw.from_native(lf)
+
+    def _spark(self) -> Any:
+        """This run's Spark session (cs_metrics.spark: local, Connect or the active one)."""
+        if self._con is None:
+            from cs_metrics import spark
+
+            self._con = spark.session(self.spec.model.engine_options)
+        return self._con
 
     def notice(
         self, frame: nw.LazyFrame, fmt: Callable[[pl.DataFrame], str | None], *, error: bool = False
@@ -185,10 +191,15 @@ class Context:
     def _shared(self, role: str) -> list[Any]:
         """[Scanned, rows, bad rows] of the role, shared by the engine runs of this run."""
         reads = _READS.get()
-        key = _read_key(self.spec, role)
+        key = (*_read_key(self.spec, role), self.engine == "spark")
         if reads is not None and key in reads:
             return reads[key]
-        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+        if self.engine == "spark":  # Spark reads the files itself (cs_metrics.sources.spark)
+            from cs_metrics.sources.spark import read_source
+
+            sc = read_source(self._spark(), self.spec.base_dir, role, self.spec.model.sources[role])
+        else:
+            sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
         entry = [sc, None, None]
         if reads is not None:
             reads[key] = entry
@@ -213,6 +224,16 @@ class Context:
         and the metrics' plans start from the rows in memory: one big plan that scans the
         files lazily re-reads them for every metric whose pruned copy of the scan differs.
         """
+        if role not in self._frames and self.engine == "spark":
+            from cs_metrics import spark
+
+            sc, entry = self.scanned(role), self._shared(role)
+            if entry[1] is None:  # checked, cached, counted with its dates: one Spark job
+                entry[1], entry[2] = spark.typed_rows(sc)
+            frame, counted = entry[1], entry[2]
+            self.rows_read[role] = int(counted["n"][0])
+            self._note_span(role, self.rows_read[role], counted)
+            self._frames[role] = nw.from_native(frame)
         if role not in self._frames:
             sc = self.scanned(role)
             if self.engine == "polars" and _large(sc):  # streamed: its shared steps are kept
@@ -415,14 +436,18 @@ class Context:
                 sc = self._scanned.get(role)
                 if sc is None:
                     try:  # a source the metrics do not read cannot fail them
-                        sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
+                        sc = self._shared(role)[0]
                     except CsmError:
                         continue
                 if "account_id" in sc.columns:
-                    ids.append(sc.frame.select(pl.col("account_id").cast(pl.String)))
-            accounts = pl.concat(ids).filter(pl.col("account_id").is_not_null()).unique()
+                    ids.append(
+                        nw.from_native(sc.frame).select(nw.col("account_id").cast(nw.String))
+                    )
+            accounts = nw.concat(ids).filter(~nw.col("account_id").is_null()).unique()
             cal = self.periods_table().select("period")
-            return self._lift(accounts).join(cal, how="cross")
+            if self.engine == "spark":  # the ids are Spark frames already
+                return accounts.join(cal, how="cross")
+            return self._lift(accounts.to_native()).join(cal, how="cross")
 
         return self.cached(("population", tuple(roles or ())), build)
 

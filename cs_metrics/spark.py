@@ -42,6 +42,9 @@ LOCAL_CONF = {
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.ansi.enabled": "false",
+    # Spark's 1 GiB default ran out on the sample's whole spec (sources and shared steps
+    # are kept on the one executor); engine_options.conf can set it otherwise
+    "spark.driver.memory": "4g",
 }
 # Every session csm uses, its own or not: dates are UTC days as on the other engines.
 SESSION_CONF = {"spark.sql.session.timeZone": "UTC"}
@@ -79,6 +82,10 @@ def session(options: Any = None, *, debug: bool | None = None) -> Any:
     ``options``: the spec's ``engine_options`` (remote, master, conf)."""
     debug = _debug() if debug is None else debug
     spark_session = _import_pyspark()
+    if not debug:  # pyspark logs every failed query as a JSON line on stderr: --debug only
+        import logging
+
+        logging.getLogger("DataFrameQueryContextLogger").disabled = True
     url = remote_url(options)
     if url:
         return _connect(spark_session, url)
@@ -203,3 +210,60 @@ def materialise(df: Any) -> Any:
         return df.localCheckpoint(eager=True)
     except Exception:  # Spark Connect before 4.0, or a session that cannot checkpoint
         return df.cache()
+
+
+def typed_rows(sc: Any) -> tuple[Any, Any]:
+    """A source Spark read (``SparkScanned``): its bad values raised as the polars reader
+    raises them, its frame checkpointed on the executors (later steps read it from there,
+    not the files again), and a one-row polars frame of its row count ``n`` and first /
+    last dates (cs_metrics.freshness)."""
+    import polars as pl
+    from pyspark.sql import functions as F
+
+    from cs_metrics.freshness import FIRST, LAST, OPEN, dated_columns
+    from cs_metrics.sources.spark import session_timestamps
+
+    sc.check()
+    frame = session_timestamps(with_rows(sc.frame, sc.files))
+    try:  # computed once, and later plans start from its rows: Spark analyses a plan's whole
+        # lineage at every step, and the reader's parsing expressions are large
+        frame = frame.localCheckpoint(eager=True)
+    except Exception:  # Spark Connect before 4.0, or a session that cannot checkpoint
+        frame = frame.cache()
+    aggs = [F.count(F.lit(1)).alias("n")]
+    cols = dated_columns(sc.role, sc.columns)
+    if cols:
+        lows = [F.min(F.col(f"`{c}`")).cast("date") for c in cols]
+        highs = [F.max(F.col(f"`{c}`")).cast("date") for c in cols]
+        aggs.append((F.least(*lows) if len(lows) > 1 else lows[0]).alias(FIRST))
+        aggs.append((F.greatest(*highs) if len(highs) > 1 else highs[0]).alias(LAST))
+        if sc.role == "subscriptions":
+            open_ended = (
+                F.count(F.when(F.col("end_date").isNull(), 1))
+                if "end_date" in cols
+                else F.count(F.lit(1))
+            )
+            aggs.append(open_ended.cast("long").alias(OPEN))
+    counted = pl.from_arrow(frame.agg(*aggs).toArrow())
+    return frame, counted
+
+
+def with_rows(frame: Any, files: list[str]) -> Any:
+    """The frame with the polars reader's diagnostic columns: ``__file`` (the local path,
+    or the URI) and ``__row``, the row's number in its file as the polars reader counts
+    (CSV from 2, the header being row 1; Parquet from 1). Each CSV file is one Spark
+    partition (multiLine), so the ids Spark gives in reading order number its rows."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if "__row" in frame.columns:  # read by the polars reader and handed over: it has them
+        return frame
+    path = F.regexp_replace(F.input_file_name(), "^file:(//)?", "")
+    local = {os.path.abspath(f): f for f in files if "://" not in f}
+    if local:  # named as the polars reader names them (the spec's path, not Spark's URI)
+        pairs = [F.lit(x) for kv in local.items() for x in kv]
+        path = F.coalesce(F.try_element_at(F.create_map(*pairs), path), path)
+    frame = frame.withColumn("__file", path).withColumn("__id", F.monotonically_increasing_id())
+    first = F.when(F.lower(F.col("__file")).rlike(r"\\.(parquet|pq)$"), 0).otherwise(1)
+    number = F.row_number().over(Window.partitionBy("__file").orderBy("__id")) + first
+    return frame.withColumn("__row", number.cast("long")).drop("__id")

@@ -125,3 +125,21 @@ def run_subprocess(
     )
     _check(cmd, code, proc.returncode, proc.stdout, proc.stderr, stdout, stderr)
     return proc
+
+
+# The test data are a few hundred rows: Spark's code generation (compiling each query's
+# Java) costs more than it saves there (measured: tests/test_spark_read.py 102 s -> 71 s).
+# Users' sessions keep it; the tests' local session, started first, goes without.
+SPARK_TEST_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+}
+
+
+def spark_test_session():
+    """The local Spark session csm's engine reuses in this test process (small-data settings)."""
+    from types import SimpleNamespace
+
+    from cs_metrics import spark
+
+    return spark.session(SimpleNamespace(remote=None, master=None, conf=SPARK_TEST_CONF))

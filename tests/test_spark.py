@@ -1,8 +1,8 @@
 """Spark gives the same numbers as polars (ENGINE.md rule 8, issue 10; docs/spark.md).
 
 One local session for the module (cs_metrics.spark.session: local[*], small-data settings).
-The inputs are the polars-parsed rows lifted to Spark, so every difference is the metric
-plan's. Skips only where pyspark or Java cannot be found (`uv sync --extra spark`,
+Spark reads the inputs itself (cs_metrics.sources.spark; tests/test_spark_read.py compares
+its frames with the polars reader's). Skips only where pyspark or Java cannot be found (`uv sync --extra spark`,
 `apt-get install openjdk-17-jre-headless`; .ci/run installs both).
 
 Spark is slow on small data (each job costs tens to hundreds of ms), so the default run
@@ -68,7 +68,9 @@ def spec():
 
 @pytest.fixture(scope="module")
 def spark():
-    return csm_spark.session()
+    from helpers import spark_test_session
+
+    return spark_test_session()
 
 
 def same(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:
@@ -182,3 +184,47 @@ def test_remote_from_the_spec_or_the_environment(monkeypatch, spec):
     assert csm_spark.remote_url(spec.model.engine_options) == "sc://env:15002"
     opts = spec.model.engine_options.model_copy(update={"remote": "sc://spec:15002"})
     assert csm_spark.remote_url(opts) == "sc://spec:15002"
+
+
+@needs_spark
+def test_the_engine_reads_the_files_with_spark(tmp_path, spark):
+    """--engine spark reads sources itself (cs_metrics.sources.spark): a file:// URI, which
+    only Spark reads, gives the numbers the polars engine gives for the local file, and a
+    bad value stops the run with the polars reader's message (file, row, column, fix)."""
+    import shutil
+
+    from conftest import write_spec
+
+    from cs_metrics.errors import DataError
+
+    shutil.copy(REPO / "sample_data" / "subscriptions.csv", tmp_path / "subscriptions.csv")
+    mapping = load_spec(REPO / "metrics.yaml").model.sources["subscriptions"].columns
+    columns = "{" + ", ".join(f"{k}: {v}" for k, v in mapping.items()) + "}"
+    local = write_spec(
+        tmp_path,
+        f"sources:\n  subscriptions: {{path: subscriptions.csv, columns: {columns}}}\n"
+        "metrics:\n  mrr: {type: mrr}\n  logo_churn: {type: customer_churn_rate}\n",
+    )
+    a = api.compute_metrics(load_spec(local), None, engine="polars", **RANGE)
+    uri = (tmp_path / "subscriptions.csv").as_uri()
+    text = local.read_text().replace("path: subscriptions.csv", f"path: '{uri}'")
+    remote = tmp_path / "uri.yaml"
+    remote.write_text(text)
+    b = api.compute_metrics(load_spec(remote), None, engine="spark", **RANGE)
+    same(a.frame, b.frame, ["period", "metric"])
+    assert b.rows_read == a.rows_read  # counted by Spark, with the read
+    # a bad amount on a local file: the polars reader's words, row number included
+    lines = (tmp_path / "subscriptions.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    amount = mapping.get("amount", "amount")
+    cells = lines[5].split(",")
+    cells[header.index(amount)] = "12x"
+    lines[5] = ",".join(cells)
+    (tmp_path / "subscriptions.csv").write_text("\n".join(lines) + "\n")
+    messages = []
+    for engine in ("polars", "spark"):
+        with pytest.raises(DataError) as info:
+            api.compute_metrics(load_spec(local), None, engine=engine, **RANGE)
+        messages.append(info.value.render())
+    assert messages[0] == messages[1]
+    assert "subscriptions.csv:6" in messages[1] and "12x" in messages[1]

@@ -70,7 +70,8 @@ def _fallback(session: Any, spec_dir: Path, role: str, source: Source, reason: s
     sc = scan_source(spec_dir, role, source)
     out = [c for c in sc.frame.collect_schema().names() if not c.startswith("__")]
     try:
-        rows, *bad = pl.collect_all([sc.frame.select(out), *sc.checks])
+        # __file and __row kept: the metrics' warnings name a row by them
+        rows, *bad = pl.collect_all([sc.frame.select(*out, "__file", "__row"), *sc.checks])
     except pl.exceptions.PolarsError as exc:
         raise explain_read_error([sc], exc) from None
     note = f"sources.{role}: read by the polars reader and handed to Spark ({reason})"
