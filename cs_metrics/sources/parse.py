@@ -184,26 +184,43 @@ def _parse(
             dt = text.str.to_datetime(fmt, strict=False, time_zone="UTC")
             dt = dt.dt.convert_time_zone(tz).dt.replace_time_zone(None)
         return dt.dt.date() if dtype == "date" else dt.cast(pl.Datetime("us"))
-    candidates = [
+    candidates = date_candidates(text, tz)
+    chosen = pick_candidate(candidates, col, sample)
+    dt = pl.coalesce(candidates) if chosen is None else candidates[chosen]
+    return dt.dt.date() if dtype == "date" else dt
+
+
+def date_candidates(text: pl.Expr, tz: str) -> list[pl.Expr]:
+    """The text date forms csm reads without a ``date_format``, in the order it tries them
+    (offsets converted to ``tz``, then naive timestamps, then plain dates): microseconds."""
+    import polars as pl
+
+    out = [
         text.str.to_datetime(f, strict=False, time_zone="UTC")
         .dt.convert_time_zone(tz)
         .dt.replace_time_zone(None)
         .cast(pl.Datetime("us"))
         for f in DATETIME_FORMATS_TZ
     ]
-    candidates += [
-        text.str.to_datetime(f, strict=False).cast(pl.Datetime("us")) for f in DATETIME_FORMATS
-    ]
-    candidates.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
-    dt = pl.coalesce(candidates)
-    if sample is not None and col in sample.columns:
-        present = sample.filter(pl.col(col).str.strip_chars() != "")
-        if present.height:
-            for candidate in candidates:
-                if present.select(candidate.is_null().any()).item() is False:
-                    dt = candidate
-                    break
-    return dt.dt.date() if dtype == "date" else dt
+    out += [text.str.to_datetime(f, strict=False).cast(pl.Datetime("us")) for f in DATETIME_FORMATS]
+    out.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
+    return out
+
+
+def pick_candidate(candidates: list[pl.Expr], col: str, sample: pl.DataFrame | None) -> int | None:
+    """The first candidate that reads every present value of the file's first rows (None:
+    each value is read by the first candidate that can)."""
+    import polars as pl
+
+    if sample is None or col not in sample.columns:
+        return None
+    present = sample.filter(pl.col(col).str.strip_chars() != "")
+    if not present.height:
+        return None
+    for i, candidate in enumerate(candidates):
+        if present.select(candidate.is_null().any()).item() is False:
+            return i
+    return None
 
 
 _DTYPE_NAMES = {

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from cs_metrics.errors import DataError, Problem
+from cs_metrics.sources import parse
 from cs_metrics.sources.base import MAX_REPORTED, _named
 from cs_metrics.sources.files import is_uri
-from cs_metrics.sources.parse import DATETIME_FORMATS, DATETIME_FORMATS_TZ
+from cs_metrics.sources.parse import date_candidates
 from cs_metrics.spec.models import Source
 
 OWN_IDS = ("order_id", "ticket_id")  # as scan.OWN_IDS
@@ -199,30 +200,10 @@ def polars_candidates(col: str, tz: str) -> list[Any]:
     """parse._parse's date candidates (in its order) over the text column ``col``."""
     import polars as pl
 
-    text = pl.col(col).cast(pl.String).str.strip_chars()
-    out = [
-        text.str.to_datetime(f, strict=False, time_zone="UTC")
-        .dt.convert_time_zone(tz)
-        .dt.replace_time_zone(None)
-        .cast(pl.Datetime("us"))
-        for f in DATETIME_FORMATS_TZ
-    ]
-    out += [text.str.to_datetime(f, strict=False).cast(pl.Datetime("us")) for f in DATETIME_FORMATS]
-    out.append(text.str.to_date("%Y-%m-%d", strict=False).cast(pl.Datetime("us")))
-    return out
+    return date_candidates(pl.col(col).cast(pl.String).str.strip_chars(), tz)
 
 
 def pick_candidate(col: str, sample: Any, tz: str) -> int | None:
     """The polars reader's choice: the first candidate that reads every present value of
     the file's first rows (None: each value is read by the first candidate that can)."""
-    import polars as pl
-
-    if sample is None or col not in sample.columns:
-        return None
-    present = sample.filter(pl.col(col).str.strip_chars() != "")
-    if not present.height:
-        return None
-    for i, cand in enumerate(polars_candidates(col, tz)):
-        if present.select(cand.is_null().any()).item() is False:
-            return i
-    return None
+    return parse.pick_candidate(polars_candidates(col, tz), col, sample)
