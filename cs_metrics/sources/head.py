@@ -157,18 +157,7 @@ def _sniff(path: Path, role: str, source: Source, fmt: str) -> _Text:
             f"{f' after {opts.skip_rows} skipped' if opts.skip_rows else ''}): "
             "export it again, or remove it from the source"
         )
-    delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
-    if opts.delimiter is None and fmt == "csv":
-        first = body.splitlines()[0]
-        counts = {d: len(next(_reader(first, d, opts.quote_char), [])) for d in DELIMITERS}
-        best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the first, a comma
-        if counts[best] > counts[","]:
-            delimiter = best
-            shown = "tab" if best == "\t" else repr(best)
-            notes.append(
-                f"{path}: fields separated by {shown} (guessed from the header line; "
-                f"set sources.{role}.options.delimiter to change it)"
-            )
+    delimiter = guess_delimiter(body.splitlines()[0], opts, fmt, str(path), role, notes)
     rows = _reader(body, delimiter, opts.quote_char)
     try:
         header = next(rows)
@@ -177,6 +166,24 @@ def _sniff(path: Path, role: str, source: Source, fmt: str) -> _Text:
         header = body.splitlines()[0].split(delimiter)
         rows_in_head = True
     return _Text(header, delimiter, data, rows_in_head, complete, notes)
+
+
+def guess_delimiter(line: str, opts: Any, fmt: str, where: str, role: str, notes: list[str]) -> str:
+    """The delimiter of a CSV/TSV file from its header ``line``: the option, else the one
+    of DELIMITERS that splits the line into most fields (ties: a comma); a guess other than
+    a comma is said in ``notes``."""
+    delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
+    if opts.delimiter is None and fmt == "csv":
+        counts = {d: len(next(_reader(line, d, opts.quote_char), [])) for d in DELIMITERS}
+        best = max(DELIMITERS, key=lambda d: counts[d])  # ties: the first, a comma
+        if counts[best] > counts[","]:
+            delimiter = best
+            shown = "tab" if best == "\t" else repr(best)
+            notes.append(
+                f"{where}: fields separated by {shown} (guessed from the header line; "
+                f"set sources.{role}.options.delimiter to change it)"
+            )
+    return delimiter
 
 
 def _check_header(path: Path, header: list[str]) -> list[str]:

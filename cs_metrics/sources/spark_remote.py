@@ -6,14 +6,12 @@ header must be the first's: Spark checks each)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 from cs_metrics.errors import DataError, InputMissingError, UsageError
 from cs_metrics.sources.files import _format
-from cs_metrics.sources.head import DELIMITERS, _check_header
+from cs_metrics.sources.head import _check_header, _reader, guess_delimiter
 from cs_metrics.sources.parse import SAMPLE_ROWS
 from cs_metrics.sources.spark_base import SparkScanned
 from cs_metrics.sources.spark_files import (
@@ -175,18 +173,8 @@ def _header(
     if not first or not str(first[0][0]).strip():
         raise DataError(f"{shown}: the file is empty (no header line): export it again")
     line = str(first[0][0]).removeprefix("\ufeff")
-    delimiter = opts.delimiter or ("\t" if fmt == "tsv" else ",")
-    notes = []
-    if opts.delimiter is None and fmt == "csv":
-        counts = {d: len(next(_reader(line, d, opts.quote_char), [])) for d in DELIMITERS}
-        best = max(DELIMITERS, key=lambda d: counts[d])
-        if counts[best] > counts[","]:
-            delimiter = best
-            named = "tab" if best == "\t" else repr(best)
-            notes.append(
-                f"{shown}: fields separated by {named} (guessed from the header line; "
-                f"set sources.{role}.options.delimiter to change it)"
-            )
+    notes: list[str] = []
+    delimiter = guess_delimiter(line, opts, fmt, shown, role, notes)
     header = next(_reader(line, delimiter, opts.quote_char), [])
     names = _check_header(shown, header)  # type: ignore[arg-type]
     blank = [i for i, n in enumerate(names, start=1) if n.startswith("__blank")]
@@ -196,12 +184,6 @@ def _header(
             "header against the first's by name, so name every column in the export"
         )
     return names, delimiter, notes
-
-
-def _reader(text: str, delimiter: str, quote: str | None) -> Any:
-    if quote is None:
-        return csv.reader(io.StringIO(text), delimiter=delimiter, quoting=csv.QUOTE_NONE)
-    return csv.reader(io.StringIO(text), delimiter=delimiter, quotechar=quote)
 
 
 def _read_csv(
