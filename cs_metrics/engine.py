@@ -228,7 +228,7 @@ class Context:
             from cs_metrics import spark
 
             sc, entry = self.scanned(role), self._shared(role)
-            if entry[1] is None:  # checked, cached, counted with its dates: one Spark job
+            if entry[1] is None:  # checked, numbered, checkpointed, counted with its dates
                 entry[1], entry[2] = spark.typed_rows(sc)
             frame, counted = entry[1], entry[2]
             self.rows_read[role] = int(counted["n"][0])
