@@ -106,28 +106,33 @@ def test_a_signal_at_any_moment_of_a_report(project, sig):
     total = run_time(["report", "--spec", spec, "--out-dir", out])
     before = snapshot(out)
     interrupted = 0
-    first = moments(total, 0.3, 0.55, 0.8)
-    # two more tries, only when fewer than two runs were interrupted: on a shared machine a
-    # run can be much faster than the timed one (the load fell) and finish before its signal
-    again = moments(total, 0.3, 0.45)
-    for i, delay in enumerate([*first, *again]):
-        if i >= len(first) and interrupted >= 2:
-            break
+    tries = 0
+    delays = moments(total, 0.3, 0.55, 0.8)
+    # on a shared machine a run can be much faster than the timed one (the load fell) or
+    # much slower (it rose): until two runs were interrupted, try again, at fractions of the
+    # last run's own wall time, up to eight runs in all
+    while delays and tries < 8:
+        delay = delays.pop(0)
+        tries += 1
+        t = time.perf_counter()
         proc = start(["report", "--spec", spec, "--out-dir", out])
         time.sleep(delay)
         if proc.poll() is None:
             proc.send_signal(sig)
             if finished_anyway(proc):  # the signal came past the point of no return (the
                 before = snapshot(out)  # swap): the run finished, its new bundle is whole
-                continue
-            assert_interrupted(proc)
-            interrupted += 1
-            assert snapshot(out) == before, f"the bundle changed (signal after {delay}s)"
+            else:
+                assert_interrupted(proc)
+                interrupted += 1
+                assert snapshot(out) == before, f"the bundle changed (signal after {delay}s)"
         else:  # it finished first: the new bundle is the one to keep
             proc.communicate()
             assert proc.returncode == 0
             before = snapshot(out)
+        elapsed = time.perf_counter() - t
         assert hidden(out.parent) == [], f"left behind after {delay}s"
+        if not delays and interrupted < 2:
+            delays = moments(elapsed, 0.25, 0.4)  # (a run that ended first: at most delay)
     assert interrupted >= 2
 
 
