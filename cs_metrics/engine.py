@@ -735,8 +735,13 @@ def collect(ctx: Context, long: nw.LazyFrame) -> pl.DataFrame:
                 raise_for_checks(pl.concat(bad))
         else:
             ctx._raise_checks(ctx.checks)
-            noticed = [f.collect(backend="polars").to_native() for f, _, _ in ctx.notices]
-            out = long.collect(backend="polars").to_native()
+            frames = [long, *(f for f, _, _ in ctx.notices)]
+            if ctx.engine == "spark":  # one Spark job for them all
+                from cs_metrics import spark
+
+                out, *noticed = spark.collect_all([f.to_native() for f in frames])
+            else:
+                out, *noticed = [f.collect(backend="polars").to_native() for f in frames]
         ctx.check_freshness()
         for (_, fmt, error), df in zip(ctx.notices, noticed, strict=True):
             message = fmt(df)

@@ -90,16 +90,20 @@ def _build_lines(ctx: Context, role: str, condition: str | None) -> nw.LazyFrame
             frame = frame.filter(kind.is_null() | kind.is_in(MRR_LINE_TYPES))
         s, e = nw.col("period_start"), nw.col("period_end")
         whole = (e.dt.year() - s.dt.year()) * 12 + (e.dt.month() - s.dt.month())
-        months = (
+        # each step a column: a division of a large expression is four copies of it on
+        # Spark (common._epoch_fields)
+        frame = frame.filter(e > s).with_columns(days_between(s, e).alias("__days"))
+        frame = frame.with_columns(
             nw.when(e.dt.day() == s.dt.day())
             .then(whole.cast(nw.Float64))
-            .otherwise(days_between(s, e) * 12.0 / 365.0)
+            .otherwise(nw.col("__days") * 12.0 / 365.0)
+            .alias("__months")
         )
-        out = frame.filter(e > s).select(
+        out = frame.select(
             nw.col("account_id"),
             s.alias("start"),
             e.alias("end"),
-            ((nw.col("amount") - discount) / months).alias("mrr"),
+            ((nw.col("amount") - discount) / nw.col("__months")).alias("mrr"),
             *_currency(cols),
             nw.col("__file"),
             nw.col("__row"),

@@ -256,8 +256,11 @@ def _duration(
     _warn_out_of_order(ctx, req, created)
     # microseconds, not total_seconds(): that truncates each ticket to whole seconds
     span = microseconds_between(nw.col("created_at"), nw.col(end_col))
-    hours = span.cast(nw.Float64) / 3_600_000_000.0
-    rows = created.filter(~nw.col(end_col).is_null()).with_columns(hours.alias("__hours"))
+    rows = (  # the span in a column before dividing it: it is large (common._epoch_fields)
+        created.filter(~nw.col(end_col).is_null())
+        .with_columns(span.alias("__us"))
+        .with_columns((nw.col("__us").cast(nw.Float64) / 3_600_000_000.0).alias("__hours"))
+    )
     negative = rows.filter(nw.col("__hours") < 0)
 
     def message(df: pl.DataFrame, names: str) -> str | None:

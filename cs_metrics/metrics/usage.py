@@ -468,7 +468,10 @@ def cohort(ctx: Context, req: MetricRequest) -> nw.LazyFrame:
             "period", "account_id", "signup_date"
         )
         rows = signed.join(first_event(ctx, req.filter, event), on="account_id", how="left")
-        raw = days_between(nw.col("signup_date"), nw.col("first_day"))
+        rows = rows.with_columns(  # a column: the expression is large (common._epoch_fields)
+            days_between(nw.col("signup_date"), nw.col("first_day")).alias("__raw")
+        )
+        raw = nw.col("__raw")
         rows = rows.with_columns(
             nw.when(raw < 0).then(nw.lit(0.0)).otherwise(raw).alias("days"),
             (raw < 0).fill_null(False).alias("__early"),
