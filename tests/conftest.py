@@ -107,6 +107,25 @@ def pytest_cmdline_main(config):
         config.option.loadscopereorder = False  # files in the order below, not by test count
 
 
+# Both Spark files in one worker: one JVM (its start and JIT warm-up, ~20 s of CPU, and its
+# 4 GiB heap) instead of one per worker; the other worker runs the rest meanwhile.
+SPARK_FILES = ("test_spark.py", "test_spark_read.py")
+
+
+@pytest.hookimpl(optionalhook=True)  # known only when xdist is loaded (not with -p no:xdist)
+def pytest_xdist_make_scheduler(config, log):
+    if config.option.dist != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class OneSparkWorker(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "spark" if Path(scope).name in SPARK_FILES else scope
+
+    return OneSparkWorker(config, log)
+
+
 # The files that take longest start first (Spark's JVM, real processes with signals and
 # timeouts, hypothesis), so that no worker is left alone with one of them at the end; the
 # others keep their order (and every file the order of its tests).

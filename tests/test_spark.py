@@ -5,10 +5,11 @@ Spark reads the inputs itself (cs_metrics.sources.spark; tests/test_spark_read.p
 its frames with the polars reader's). Skips only where pyspark or Java cannot be found (`uv sync --extra spark`,
 `apt-get install openjdk-17-jre-headless`; .ci/run installs both).
 
-Spark is slow on small data (each job costs tens to hundreds of ms), so the default run
-compares one metric of each family of the default spec, health, one per-account run and
-the mrr-playbook peer case; CSM_SPARK_FULL=1 (or --engines=all) compares every metric of
-the default metrics.yaml, alerts and cohorts (minutes on 2 cores).
+The default run compares every metric of the default metrics.yaml over two months, with
+its warnings; health and one per-account run on the sample; a whole `csm report` bundle
+(health, alerts, cohorts, trend) and `csm explain` on a small spec; and the mrr-playbook
+peer case. CSM_SPARK_FULL=1 (or --engines=all) adds alerts and cohorts on the sample.
+Spark is slow on small data (each job costs tens to hundreds of ms): about two minutes.
 """
 
 from __future__ import annotations
@@ -39,19 +40,6 @@ needs_spark = pytest.mark.skipif(
     "(apt-get install openjdk-17-jre-headless)",
 )
 
-# One metric of each family of the default spec (revenue, customers, sentiment, support,
-# usage, acquisition, orders, team) and of the spec's own kinds (formula, change over TTM).
-QUICK = [
-    "net_new_mrr",
-    "nrr_ttm",
-    "logo_churn",
-    "nps",
-    "first_response_hours",
-    "stickiness",
-    "cac_payback_months",
-    "average_order_value",
-    "days_since_last_touch",
-]
 RANGE = {"start": "2026-09", "end": "2026-10"}
 
 
@@ -80,9 +68,8 @@ def same(a: pl.DataFrame, b: pl.DataFrame, keys: list[str]) -> None:
 
 
 @needs_spark
-def test_every_family_agrees_with_polars(spec, spark, pytestconfig):
-    names = list(spec.model.metrics) if full(pytestconfig) else QUICK
-    assert set(names) <= set(spec.model.metrics)
+def test_every_metric_of_the_default_spec_agrees_with_polars(spec, spark):
+    names = list(spec.model.metrics)
     a = api.compute_metrics(spec, names, engine="polars", **RANGE)
     b = api.compute_metrics(spec, names, engine="spark", **RANGE)
     same(a.frame, b.frame, ["period", "metric"])
@@ -109,13 +96,32 @@ def test_health_agrees_with_polars(spec, spark):
 @needs_spark
 def test_alerts_and_cohorts_agree_with_polars(spec, spark, pytestconfig):
     if not full(pytestconfig):
-        pytest.skip("alerts and cohorts on Spark: CSM_SPARK_FULL=1 (about a minute)")
+        pytest.skip("alerts and cohorts on the sample on Spark: CSM_SPARK_FULL=1 (20 s)")
     ha = api.alerts(spec, period="2026-10", engine="polars")
     hb = api.alerts(spec, period="2026-10", engine="spark")
     assert ha.frame.equals(hb.frame)
     ca = api.cohorts(spec, start="2026-05", end="2026-10", engine="polars")
     cb = api.cohorts(spec, start="2026-05", end="2026-10", engine="spark")
     assert ca.frame.equals(cb.frame)
+
+
+@needs_spark
+def test_a_report_bundle_and_explain_on_spark_equal_polars(tmp_path, spark):
+    from conftest import write_spec
+    from helpers import invoke
+    from test_report import FILES, SPEC
+
+    path = write_spec(tmp_path, SPEC, FILES)
+    for engine in ("polars", "spark"):
+        out = tmp_path / engine
+        invoke(["report", "--spec", path, "--out-dir", out, "--engine", engine, "-q"])
+    files = sorted(p.name for p in (tmp_path / "polars").glob("*.csv"))
+    assert {"metrics.csv", "health_accounts.csv", "alerts.csv", "cohorts.csv"} <= set(files)
+    for name in files:
+        spark_file, polars_file = tmp_path / "spark" / name, tmp_path / "polars" / name
+        assert spark_file.read_text() == polars_file.read_text(), name
+    args = ["explain", "nrr", "--spec", path, "--period", "2026-03"]
+    assert invoke([*args, "--engine", "spark"]).stdout == invoke(args).stdout
 
 
 PLAYBOOK = PEERS / "mrr_playbook"
@@ -228,3 +234,27 @@ def test_the_engine_reads_the_files_with_spark(tmp_path, spark):
         messages.append(info.value.render())
     assert messages[0] == messages[1]
     assert "subscriptions.csv:6" in messages[1] and "12x" in messages[1]
+
+
+@needs_spark
+def test_an_active_session_is_used_as_it_is(spark, spec, monkeypatch):
+    """Inside spark-submit or a notebook csm computes on the session that is active (its
+    master, its settings) and keeps shared steps on its executors (localCheckpoint, not the
+    local session's round trip through the driver): the same numbers."""
+    monkeypatch.setattr(csm_spark, "_OWN", None)  # the session is not csm's own now
+    assert csm_spark.session(None) is spark  # the active one, not a new local session
+    checkpoints = []
+    real = type(spark.range(1)).localCheckpoint
+
+    def counted(self, *args, **kwargs):
+        checkpoints.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(spark.range(1)), "localCheckpoint", counted)
+    names = ["mrr", "nrr", "nps", "first_response_hours"]
+    a = api.compute_metrics(spec, names, engine="polars", period="2026-10")
+    b = api.compute_metrics(spec, names, engine="spark", period="2026-10")
+    same(a.frame, b.frame, ["period", "metric"])
+    # each source read is checkpointed on every session; here the shared steps are too
+    assert len(checkpoints) > len(b.rows_read)
+    assert not csm_spark._stopped(spark)
