@@ -561,6 +561,7 @@ def case_spark(label: str, accounts: int, months: int, tmp: Path) -> int:
     q = measure(me("sql", str(folder), first, last, str(ref_csv)), 1)
     for name, t in [("spark", s), ("polars", p), ("DuckDB SQL", q)]:
         show(name, t)
+    print("  (spark's CPU and RSS are the Python driver's: the JVM it starts is not counted)")
     work = f"{label}: {len(METRICS)} metrics, --engine spark"
     for ref, names in [(p, ("spark", "polars")), (q, ("spark", "DuckDB SQL"))]:
         r = s.seconds / ref.seconds
