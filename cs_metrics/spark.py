@@ -220,18 +220,19 @@ def collect_all(frames: list[Any]) -> list[Any]:
     import polars as pl
     from pyspark.sql import functions as F
 
-    if len(frames) < 2 or any(not f.columns for f in frames):
+    schemas = [f.schema for f in frames]
+    if len(frames) < 2 or any(not s.names for s in schemas):
         return [pl.from_arrow(f.toArrow()) for f in frames]
     from pyspark.sql.types import StructField, StructType
 
     # every field nullable: the other frames' rows hold a null struct
-    types = [StructType([StructField(x.name, x.dataType, True) for x in f.schema]) for f in frames]
+    types = [StructType([StructField(x.name, x.dataType, True) for x in s]) for s in schemas]
     branches = []
     for i, f in enumerate(frames):
         cols = [F.lit(i).alias("__i")]
         for j, kind in enumerate(types):
             if j == i:
-                value = F.struct(*[F.col(f"`{c}`") for c in f.columns]).cast(kind)
+                value = F.struct(*[F.col(f"`{c}`") for c in schemas[i].names]).cast(kind)
             else:
                 value = F.lit(None).cast(kind)
             cols.append(value.alias(f"__n{j}"))

@@ -244,13 +244,14 @@ def test_an_active_session_is_used_as_it_is(spark, spec, monkeypatch):
     monkeypatch.setattr(csm_spark, "_OWN", None)  # the session is not csm's own now
     assert csm_spark.session(None) is spark  # the active one, not a new local session
     checkpoints = []
-    real = type(spark.range(1)).localCheckpoint
+    frame_type = type(spark.range(1))
+    real = frame_type.localCheckpoint
 
     def counted(self, *args, **kwargs):
         checkpoints.append(1)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(spark.range(1)), "localCheckpoint", counted)
+    monkeypatch.setattr(frame_type, "localCheckpoint", counted)
     names = ["mrr", "nrr", "nps", "first_response_hours"]
     a = api.compute_metrics(spec, names, engine="polars", period="2026-10")
     b = api.compute_metrics(spec, names, engine="spark", period="2026-10")
