@@ -150,7 +150,10 @@ def test_missing_java_is_one_clear_error(monkeypatch):
 
         monkeypatch.setattr(SparkSession, "getActiveSession", staticmethod(lambda: None))
     else:
-        monkeypatch.setattr(csm_spark, "_import_pyspark", lambda: None)
+        from types import SimpleNamespace  # a SparkSession class with no active session
+
+        absent = SimpleNamespace(getActiveSession=lambda: None)
+        monkeypatch.setattr(csm_spark, "_import_pyspark", lambda: absent)
     with pytest.raises(UsageError, match="openjdk-17-jre-headless"):
         csm_spark.session()
 
