@@ -122,6 +122,7 @@ class Context:
     spans: dict[str, Span] = field(default_factory=dict)  # role -> dates covered (freshness)
     stale: dict[str, Any] = field(default_factory=dict)  # role -> last date, if before the run
     population: str = "data"  # per-account rows csm adds: see complete() and POPULATIONS
+    types: frozenset[str] = frozenset()  # the metric types this run computes (empty: unknown)
 
     # ---- engine plumbing -------------------------------------------------------------
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:
@@ -559,7 +560,8 @@ def _compute(
             )
     requests = requests_for(spec, names)
     cal = Calendar([periods[0].previous(), *periods])
-    ctx = Context(spec, cal, dims, engine, population=population)
+    types = frozenset(r.type for r in requests)  # e.g. usage counts weeks only for wau
+    ctx = Context(spec, cal, dims, engine, population=population, types=types)
     currency = spec.model.currency
     keys = ["period", *dims]
     frames: dict[str, nw.LazyFrame] = {}

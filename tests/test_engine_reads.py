@@ -119,3 +119,53 @@ def test_a_report_reads_each_source_once_across_its_engine_runs(spec, monkeypatc
     build_report(spec, settings, period="2026-09")
     assert scans, "the report read no source"
     assert max(scans.values()) == 1, scans
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["in-memory", "streamed"])
+def test_a_null_parquet_timestamp_is_reported_with_its_file_and_row(
+    tmp_path, monkeypatch, streamed
+):
+    """A typed file column is checked for empty values with is_null (not formatted as text
+    first): a null Parquet timestamp is still refused, with its file and row."""
+    from datetime import datetime
+
+    import polars as pl
+    from conftest import write_spec
+
+    from cs_metrics.errors import DataError
+
+    pl.DataFrame(
+        {
+            "account_id": ["a", "b"],
+            "user_id": ["u1", "u2"],
+            "timestamp": [datetime(2026, 9, 1, 10), None],
+        }
+    ).write_parquet(tmp_path / "events.parquet")
+    path = write_spec(
+        tmp_path,
+        """
+        version: 1
+        sources:
+          usage: {path: events.parquet}
+        metrics:
+          active_users: {type: active_users}
+        """,
+    )
+    if streamed:
+        monkeypatch.setattr(engine, "IN_MEMORY_BYTES", 0)
+    with pytest.raises(DataError) as err:
+        compute_metrics(load_spec(path), ["active_users"], start="2026-09", end="2026-09")
+    # the second data row (rows are numbered as in a CSV with its header as row 1)
+    shown = repr(err.value)
+    assert "events.parquet:2" in shown and "is empty" in shown and "timestamp" in shown, shown
+
+
+def test_activity_without_wau_leaves_weeks_out_and_every_value_unchanged(spec):
+    """Whole weeks are counted only for a run that computes wau (a second distinct count
+    in the largest aggregation): the other activity metrics are the same either way."""
+    others = ["active_users", "active_accounts", "dau", "stickiness"]
+    alone = compute_metrics(spec, others, **KWARGS).frame
+    with_wau = compute_metrics(spec, [*others, "wau"], **KWARGS).frame
+    assert_frame_equal(alone, with_wau.filter(with_wau["metric"] != "wau"))
+    wau = with_wau.filter(with_wau["metric"] == "wau")
+    assert wau.height and wau["value"].is_not_null().all()

@@ -222,6 +222,7 @@ class Context(Protocol):
     dims: list[str]  # the --by dimensions; "account" gives one row per account
     engine: str  # "polars" or "duckdb"
     warnings: list[str]  # messages shown to the user after the run
+    types: frozenset[str]  # the metric types this run computes (empty: not known)
 
     # ---- plumbing
     def table(self, data: dict[str, list[Any]] | pl.DataFrame) -> nw.LazyFrame:

@@ -116,14 +116,15 @@ def _in_calendar(ctx: Context, frame: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def day_weeks(ctx: Context) -> nw.LazyFrame:
-    """__day -> period and __wk (the Monday of its ISO week when that week lies wholly
-    inside the period, else null), for every day of the computed periods."""
+    """__day -> __p (the period's index: an integer key hashes faster than its label) and
+    __wk (the Monday of its ISO week when that week lies wholly inside the period, else
+    null), for every day of the computed periods."""
 
     def build() -> nw.LazyFrame:
         import polars as pl
 
-        rows: dict[str, list[Any]] = {"__day": [], "period": [], "__wk": []}
-        for p in ctx.calendar.periods:
+        rows: dict[str, list[Any]] = {"__day": [], "__p": [], "__wk": []}
+        for i_p, p in enumerate(ctx.calendar.periods):
             whole = {
                 monday + timedelta(days=i)
                 for monday in _whole_weeks(p.start, p.end)
@@ -132,16 +133,36 @@ def day_weeks(ctx: Context) -> nw.LazyFrame:
             for i in range(p.days):
                 day = p.start + timedelta(days=i)
                 rows["__day"].append(day)
-                rows["period"].append(p.label)
+                rows["__p"].append(i_p)
                 rows["__wk"].append(day - timedelta(days=day.weekday()) if day in whole else None)
-        schema = {"__day": pl.Date, "period": pl.String, "__wk": pl.Date}
+        schema = {"__day": pl.Date, "__p": pl.Int32, "__wk": pl.Date}
         return ctx.table(pl.DataFrame(rows, schema=schema))
 
     return ctx.cached((KEY, "day_weeks"), build)
 
 
+def _period_labels(ctx: Context) -> nw.LazyFrame:
+    """__p (as in :func:`day_weeks`) -> period."""
+
+    def build() -> nw.LazyFrame:
+        import polars as pl
+
+        labels = [p.label for p in ctx.calendar.periods]
+        data = {"__p": list(range(len(labels))), "period": labels}
+        return ctx.table(pl.DataFrame(data, schema={"__p": pl.Int32, "period": pl.String}))
+
+    return ctx.cached((KEY, "period_labels"), build)
+
+
+def _wants_weeks(ctx: Context) -> bool:
+    """Whether this run asks for a metric made of whole weeks (``wau``): counting them is
+    a second distinct count in the largest aggregation, left out when nothing reads it.
+    Without ``types`` (a Context that does not say), weeks are counted."""
+    return not ctx.types or "wau" in ctx.types
+
+
 def _user_events(ctx: Context, condition: str | None) -> nw.LazyFrame:
-    """(account_id, user_id, __day, period, __wk) of every event in the periods (not
+    """(account_id, user_id, __day, __p, __wk) of every event in the periods (not
     distinct): one equi-join on the day gives both the period and the whole week."""
     events = _in_calendar(ctx, ctx.filtered("usage", condition))
     user = nw.col("user_id") if "user_id" in ctx.columns("usage") else nw.lit(None, nw.String)
@@ -165,22 +186,29 @@ def activity(ctx: Context, condition: str | None) -> nw.LazyFrame:
     def build() -> nw.LazyFrame:
         has_user = ~nw.col("user_id").is_null()
         wk = nw.col("__wk")
-        # one aggregation of the events per (period, account, user): distinct days and
-        # whole weeks are counted in it, not by a distinct (user, day) reduction first
-        per_user = (
-            _user_events(ctx, condition)
-            .group_by("period", "account_id", "user_id")
-            .agg(
-                nw.col("__day").n_unique().cast(nw.Int64).alias("days"),
-                # n_unique counts null (days outside whole weeks) as a value
-                (wk.n_unique().cast(nw.Int64) - wk.is_null().any().cast(nw.Int64)).alias("weeks"),
-            )
-        )
-        per_account = per_user.group_by("period", "account_id").agg(
+        weeks = _wants_weeks(ctx)
+        # one aggregation of the events per (period index, account, user): distinct days
+        # (and whole weeks) are counted in it, not by a distinct (user, day) reduction first
+        counted = [nw.col("__day").n_unique().cast(nw.Int64).alias("days")]
+        sums = [
             count_if(has_user).alias("users"),
             _sum_if_int(has_user, nw.col("days")).alias("user_days"),
-            _sum_if_int(has_user, nw.col("weeks")).alias("user_weeks"),
+        ]
+        if weeks:  # n_unique counts null (days outside whole weeks) as a value
+            counted.append(
+                (wk.n_unique().cast(nw.Int64) - wk.is_null().any().cast(nw.Int64)).alias("weeks")
+            )
+            sums.append(_sum_if_int(has_user, nw.col("weeks")).alias("user_weeks"))
+        per_user = _user_events(ctx, condition).group_by("__p", "account_id", "user_id")
+        per_account = (
+            per_user.agg(*counted)
+            .group_by("__p", "account_id")
+            .agg(*sums)
+            .join(_period_labels(ctx), on="__p", how="inner")
+            .drop("__p")
         )
+        if not weeks:  # no metric of this run reads them
+            per_account = per_account.with_columns(nw.lit(0, nw.Int64).alias("user_weeks"))
         agg = (
             ctx.with_dims(per_account)
             .group_by("period", *ctx.group_cols())
