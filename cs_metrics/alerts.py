@@ -63,10 +63,9 @@ def _is_metric(spec: Spec, name: str) -> bool:
 def _account_columns(spec: Spec) -> list[str]:
     if "accounts" not in spec.model.sources:
         return []
-    from cs_metrics.sources import scan_source
+    from cs_metrics.sources.shared import shared_scan
 
-    sc = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
-    return [c for c in sc.columns if c != "account_id"]
+    return [c for c in shared_scan(spec, "accounts").columns if c != "account_id"]
 
 
 def references(spec: Spec, index: int, attributes: list[str] | None = None) -> AlertRefs:
@@ -158,16 +157,16 @@ def _attribute_frame(spec: Spec, names: list[str]) -> pl.DataFrame:
     import polars as pl
 
     from cs_metrics.expr import parse_expr
-    from cs_metrics.sources import scan_source
+    from cs_metrics.sources.shared import shared_frame, shared_scan
 
-    sc = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
+    sc = shared_scan(spec, "accounts")
     exprs = []
     for n in names:
         if n in sc.columns:
             exprs.append(nw.col(n))
         else:  # a declared dimension: SQL over the account attributes
             exprs.append(parse_expr(spec.model.dimensions[n]).to_narwhals().alias(n))
-    lf = nw.from_native(sc.frame).select(
+    lf = nw.from_native(shared_frame(spec, "accounts")).select(
         nw.col("account_id").cast(nw.String).alias("account"), *exprs
     )
     return (

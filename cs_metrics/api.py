@@ -16,7 +16,8 @@ imported inside the functions: `csm --help` imports this module and must stay fa
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -73,6 +74,20 @@ __all__ = [
 # ------------------------------------------------------------------------------ the spec
 
 
+def _one_read(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The call reads each source once: its engine runs, health, alerts and the accounts'
+    names and owners share the scans (cs_metrics.sources.shared)."""
+
+    @functools.wraps(fn)
+    def shared(*args: Any, **kwargs: Any) -> Any:
+        from cs_metrics.sources.shared import shared_reads  # polars: not at `csm --help`
+
+        with shared_reads():
+            return fn(*args, **kwargs)
+
+    return shared
+
+
 def engine_for(spec: Spec, engine: str | None) -> str:
     """The engine a command runs on: --engine, else the spec's ``engine:``, else polars."""
     return engine or spec.model.engine or "polars"
@@ -120,6 +135,7 @@ def validate(spec: Spec) -> ValidationReport:
 
 
 # ------------------------------------------------------------------------------- metrics
+@_one_read
 def compute_metrics(
     spec: Spec,
     names: Sequence[str] | None = None,
@@ -194,6 +210,7 @@ def compare_policies(
     return compare(spec, names, period=period, as_of=as_of, engine=engine_for(spec, engine))
 
 
+@_one_read
 def explain(
     spec: Spec,
     metric: str,
@@ -245,6 +262,7 @@ class HealthScores:
     counts: list[str] = field(default_factory=list)  # the <component>_value columns of counts
 
 
+@_one_read
 def health(
     spec: Spec,
     *,
@@ -314,6 +332,7 @@ class Backtest:
     warnings: list[str] = field(default_factory=list)
 
 
+@_one_read
 def backtest(
     spec: Spec,
     *,
@@ -360,6 +379,7 @@ class Alerts:
     currency: str = "USD"
 
 
+@_one_read
 def alerts(
     spec: Spec,
     *,
@@ -376,21 +396,19 @@ def alerts(
     with each account's ``name`` and ``owner``; grouped by playbook, each sorted by
     ``sort`` and cut to its first ``top`` hits (:func:`cs_metrics.alerts.sort_hits`)."""
     from cs_metrics.alerts import sort_hits, value_unit
-    from cs_metrics.engine import shared_reads  # polars: not at `csm --help`
     from cs_metrics.people import directory, with_people
 
     label = resolve_periods(spec, period=period, as_of=as_of)[0].label
     warnings: list[str] = []
-    with shared_reads():  # the metric run and the health run read each source once
-        hits = evaluate_alerts(
-            spec,
-            period,
-            engine_for(spec, engine),
-            as_of,
-            new_only=new_only,
-            min_severity=severity,
-            warnings=warnings,
-        )
+    hits = evaluate_alerts(
+        spec,
+        period,
+        engine_for(spec, engine),
+        as_of,
+        new_only=new_only,
+        min_severity=severity,
+        warnings=warnings,
+    )
     hits = sort_hits(with_people(hits, directory(spec)), spec, sort, top)
     fixed = {"period", "account", "name", "owner", "alert", "severity", "action"}
     units = {c: value_unit(spec, c) for c in hits.columns if c not in fixed}
@@ -400,6 +418,7 @@ def alerts(
 
 
 # ------------------------------------------------------------------------------- cohorts
+@_one_read
 def cohorts(
     spec: Spec,
     *,

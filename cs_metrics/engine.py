@@ -20,9 +20,7 @@ parsing rules (cs_metrics.sources.spark), so every engine sees identical typed d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +45,8 @@ from cs_metrics.metrics.mrr import customer_accounts
 from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
 from cs_metrics.periods import Period
 from cs_metrics.result import LARGE, LARGE_DECIMALS, VALUE_DECIMALS, MetricMeta, MetricResult
-from cs_metrics.sources import explain_read_error, raise_for_checks, scan_source
+from cs_metrics.sources import explain_read_error, raise_for_checks
+from cs_metrics.sources.shared import shared_entry, shared_reads
 from cs_metrics.spec import Spec
 from cs_metrics.suggest import did_you_mean
 
@@ -61,24 +60,6 @@ POPULATIONS = {
     "source exists, else every account of the accounts source (health and alerts)",
     "none": "none: only the rows an account's own data gives (--drop-empty)",
 }
-
-# The sources read in this run: (spec file, role, source) -> [Scanned, rows, bad rows]. One
-# run reads each source once, even when it computes health (a second engine pass) inside.
-_READS: ContextVar[dict[Any, list[Any]] | None] = ContextVar("csm_reads", default=None)
-
-
-@contextmanager
-def shared_reads() -> Iterator[None]:
-    """Engine runs inside share their parsed sources (the outermost one reads them)."""
-    if _READS.get() is not None:
-        yield
-        return
-    token = _READS.set({})
-    try:
-        yield
-    finally:
-        _READS.reset(token)
-
 
 # Sources up to this size (on disk, Parquet counted 8x: it is compressed) are read into
 # memory once per run; larger ones are scanned by each step that reads them (less memory).
@@ -94,10 +75,6 @@ def _large(sc: Any) -> bool:
             continue
         size += n * (8 if path.suffix.lower() in (".parquet", ".pq") else 1)
     return size > IN_MEMORY_BYTES
-
-
-def _read_key(spec: Spec, role: str) -> Any:
-    return (str(spec.path), role, repr(spec.model.sources[role]))
 
 
 @dataclass
@@ -190,21 +167,15 @@ class Context:
         return role in self.spec.model.sources
 
     def _shared(self, role: str) -> list[Any]:
-        """[Scanned, rows, bad rows] of the role, shared by the engine runs of this run."""
-        reads = _READS.get()
-        key = (*_read_key(self.spec, role), self.engine == "spark")
-        if reads is not None and key in reads:
-            return reads[key]
-        if self.engine == "spark":  # Spark reads the files itself (cs_metrics.sources.spark)
-            from cs_metrics.sources.spark import read_source
+        """[Scanned, rows, bad rows] of the role, shared by the reads of this run
+        (cs_metrics.sources.shared: the engine runs, health, alerts, names and owners)."""
+        if self.engine != "spark":
+            return shared_entry(self.spec, role)
+        from cs_metrics.sources.spark import read_source  # Spark reads the files itself
 
-            sc = read_source(self._spark(), self.spec.base_dir, role, self.spec.model.sources[role])
-        else:
-            sc = scan_source(self.spec.base_dir, role, self.spec.model.sources[role])
-        entry = [sc, None, None]
-        if reads is not None:
-            reads[key] = entry
-        return entry
+        source = self.spec.model.sources[role]
+        read = lambda: read_source(self._spark(), self.spec.base_dir, role, source)  # noqa: E731
+        return shared_entry(self.spec, role, read, how="spark")
 
     def scanned(self, role: str) -> Any:
         if role not in self._scanned:
@@ -788,4 +759,5 @@ __all__ = [  # the names other modules import from here (some defined in metrics
     "compute",
     "ratio",
     "requests_for",
+    "shared_reads",
 ]

@@ -27,10 +27,9 @@ def directory(spec: Spec) -> pl.DataFrame:
     import narwhals.stable.v2 as nw
 
     from cs_metrics.expr import parse_expr
-    from cs_metrics.sources import scan_source
+    from cs_metrics.sources.shared import shared_frame, shared_scan
 
-    sc = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
-    cols = set(sc.columns)
+    cols = set(shared_scan(spec, "accounts").columns)
     name = nw.col("name").cast(nw.String) if "name" in cols else nw.lit(None, nw.String)
     csm = spec.model.dimensions.get("csm")
     owner = nw.lit(None, nw.String)
@@ -39,7 +38,7 @@ def directory(spec: Spec) -> pl.DataFrame:
     elif "owner" in cols:
         owner = nw.col("owner").cast(nw.String)
     frame = (
-        nw.from_native(sc.frame)
+        nw.from_native(shared_frame(spec, "accounts"))
         .select(
             nw.col("account_id").cast(nw.String).alias("account"),
             name.alias("name"),

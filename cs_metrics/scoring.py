@@ -37,7 +37,7 @@ import narwhals.stable.v2 as nw
 import polars as pl
 
 from cs_metrics.errors import SpecError, UsageError
-from cs_metrics.sources import scan_source
+from cs_metrics.sources.shared import shared_frame, shared_reads
 from cs_metrics.suggest import did_you_mean
 
 if TYPE_CHECKING:
@@ -202,7 +202,15 @@ def compute_inputs(
     spec: Spec, periods: list[Period], dims: list[str], engine: str, compute: Compute
 ) -> tuple[pl.DataFrame, list[str]]:
     """Wide per-account inputs for the given periods: period, account, dims, customers, mrr,
-    one column per input metric. Returns the frame and the engine's warnings."""
+    one column per input metric. Returns the frame and the engine's warnings. The engine
+    run and the accounts read for segments share their reads (sources.shared)."""
+    with shared_reads():
+        return _compute_inputs(spec, periods, dims, engine, compute)
+
+
+def _compute_inputs(
+    spec: Spec, periods: list[Period], dims: list[str], engine: str, compute: Compute
+) -> tuple[pl.DataFrame, list[str]]:
     health = health_of(spec)
     billed = has_billing(spec)
     base = ["customers", "mrr"] if billed else []  # without billing: no MRR to read
@@ -245,8 +253,11 @@ def _without_billing(spec: Spec, wide: pl.DataFrame) -> pl.DataFrame:
     wide = wide.with_columns(pl.lit(1.0).alias("customers"), pl.lit(None, pl.Float64).alias("mrr"))
     if "accounts" not in spec.model.sources:
         return wide
-    scanned = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
-    ids = scanned.frame.select(pl.col("account_id").cast(pl.String).alias("account")).unique()
+    ids = (
+        shared_frame(spec, "accounts")
+        .select(pl.col("account_id").cast(pl.String).alias("account"))
+        .unique()
+    )
     return wide.join(ids.collect(), on="account", how="semi")
 
 
@@ -257,8 +268,7 @@ def account_segments(spec: Spec, health: Health) -> pl.DataFrame:
             f"{spec.path}: health.segments need the accounts source (segments select accounts "
             "by their attributes): add sources.accounts"
         )
-    scanned = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
-    accounts = nw.from_native(scanned.frame)
+    accounts = nw.from_native(shared_frame(spec, "accounts"))
     cols = set(accounts.collect_schema().names())
     expr: nw.Expr = nw.lit(None, nw.String)
     for i, seg in reversed(list(enumerate(health.segments or []))):

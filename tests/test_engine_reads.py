@@ -28,14 +28,7 @@ def spec():
 
 
 def test_each_source_is_scanned_once_per_run_with_health_inside(spec, monkeypatch):
-    scans: Counter[str] = Counter()
-    real = engine.scan_source
-
-    def counting(spec_dir, role, source, **kw):
-        scans[role] += 1
-        return real(spec_dir, role, source, **kw)
-
-    monkeypatch.setattr(engine, "scan_source", counting)
+    scans = _count_scans(monkeypatch)
     result = compute_metrics(spec, NAMES, **KWARGS)
     assert result.frame.height > 0
     assert scans, "the run read no source"
@@ -90,14 +83,7 @@ def test_alerts_read_each_source_once_for_metrics_and_health(spec, monkeypatch):
     from cs_metrics.api import alerts
 
     assert spec.model.alerts and spec.model.health  # the bundled spec alerts on both
-    scans: Counter[str] = Counter()
-    real = engine.scan_source
-
-    def counting(spec_dir, role, source, **kw):
-        scans[role] += 1
-        return real(spec_dir, role, source, **kw)
-
-    monkeypatch.setattr(engine, "scan_source", counting)
+    scans = _count_scans(monkeypatch)
     alerts(spec, period="2026-09")
     assert scans, "the alerts read no source"
     assert max(scans.values()) == 1, scans
@@ -108,14 +94,7 @@ def test_a_report_reads_each_source_once_across_its_engine_runs(spec, monkeypatc
     from cs_metrics.report.data import build_report
 
     settings = report_settings(spec)[0]
-    scans: Counter[str] = Counter()
-    real = engine.scan_source
-
-    def counting(spec_dir, role, source, **kw):
-        scans[role] += 1
-        return real(spec_dir, role, source, **kw)
-
-    monkeypatch.setattr(engine, "scan_source", counting)
+    scans = _count_scans(monkeypatch)
     build_report(spec, settings, period="2026-09")
     assert scans, "the report read no source"
     assert max(scans.values()) == 1, scans
@@ -169,3 +148,71 @@ def test_activity_without_wau_leaves_weeks_out_and_every_value_unchanged(spec):
     assert_frame_equal(alone, with_wau.filter(with_wau["metric"] != "wau"))
     wau = with_wau.filter(with_wau["metric"] == "wau")
     assert wau.height and wau["value"].is_not_null().all()
+
+
+def _count_scans(monkeypatch) -> Counter[str]:
+    """role -> scans, counted where every scan_source starts (resolving the files), so a
+    module that calls scan_source by any import path is counted."""
+    from cs_metrics.sources import scan
+
+    scans: Counter[str] = Counter()
+    real = scan._resolve
+
+    def counting(spec_dir, role, source, *args, **kw):
+        scans[role] += 1
+        return real(spec_dir, role, source, *args, **kw)
+
+    monkeypatch.setattr(scan, "_resolve", counting)
+    return scans
+
+
+@pytest.mark.parametrize("command", ["compute --by account", "health", "explain --by account"])
+def test_names_owners_and_segments_reuse_the_runs_accounts_read(spec, monkeypatch, command):
+    """The accounts' names and owners (per-account output), health's segments and its
+    population read the accounts source the engine already read, not a scan of their own."""
+    from cs_metrics import api
+
+    scans = _count_scans(monkeypatch)
+    if command == "health":
+        out = api.health(spec, period="2026-10").frame
+    elif command == "explain --by account":
+        out = api.explain(spec, "mrr", period="2026-10", by=["account"])["rows"]
+    else:
+        out = compute_metrics(spec, ["mrr", "tickets"], by=["account"], period="2026-10").frame
+    assert len(out) > 0
+    assert scans["accounts"] == 1, scans
+    assert max(scans.values()) == 1, scans
+
+
+def test_health_segments_read_the_accounts_once(tmp_path, monkeypatch):
+    from conftest import write_spec
+
+    from cs_metrics import api
+
+    path = write_spec(
+        tmp_path,
+        """
+        version: 1
+        sources:
+          accounts: {path: accounts.csv}
+          subscriptions: {path: subs.csv}
+        metrics:
+          mrr: {type: mrr}
+        health:
+          components:
+            revenue: {metric: mrr, weight: 1, scale: [0, 200]}
+          bands: {red: 40, yellow: 70}
+          segments:
+            - {name: big, when: "plan = 'pro'", weights: {revenue: 2}}
+        """,
+        {
+            "accounts.csv": "account_id,plan\na,pro\nb,basic\n",
+            # a: 100 a month from January, b: 50
+            "subs.csv": "account_id,start_date,end_date,amount\n"
+            "a,2026-01-01,,100\nb,2026-01-01,,50\n",
+        },
+    )
+    scans = _count_scans(monkeypatch)
+    frame = api.health(load_spec(path), period="2026-10").frame
+    assert sorted(frame["account"]) == ["a", "b"]
+    assert scans["accounts"] == 1, scans

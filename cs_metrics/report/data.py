@@ -13,7 +13,7 @@ import polars as pl
 
 from cs_metrics.alerts import evaluate_alerts
 from cs_metrics.cohorts import Cohorts, compute_cohorts
-from cs_metrics.engine import CHANGE_NAME, compute, shared_reads
+from cs_metrics.engine import CHANGE_NAME, compute
 from cs_metrics.errors import UsageError
 from cs_metrics.health import band_order, health_of, input_metric, score_health
 from cs_metrics.metrics.registry import REGISTRY, load_all, unit_of
@@ -21,7 +21,7 @@ from cs_metrics.periods import Period, period_of
 from cs_metrics.render.numbers import finite_value
 from cs_metrics.report.settings import Settings
 from cs_metrics.result import MetricMeta, MetricResult
-from cs_metrics.sources import scan_source
+from cs_metrics.sources.shared import shared_frame, shared_reads, shared_scan
 from cs_metrics.spec import Spec
 from cs_metrics.spec.models import ReportCohorts
 from cs_metrics.timeframe import data_end, incomplete, resolve_periods
@@ -257,12 +257,13 @@ def account_names(spec: Spec) -> tuple[dict[str, str], dict[str, int]]:
     if "accounts" not in spec.model.sources:
         return {}, {}
 
-    sc = scan_source(spec.base_dir, "accounts", spec.model.sources["accounts"])
-    if "name" not in sc.columns:
+    if "name" not in shared_scan(spec, "accounts").columns:
         return {}, {}
-    frame = sc.frame.select(
-        pl.col("account_id").cast(pl.String), pl.col("name").cast(pl.String)
-    ).collect()
+    frame = (
+        shared_frame(spec, "accounts")
+        .select(pl.col("account_id").cast(pl.String), pl.col("name").cast(pl.String))
+        .collect()
+    )
     names = frame.drop_nulls().unique("account_id", keep="first", maintain_order=True)
     return dict(names.iter_rows()), {"accounts": frame.height}
 
