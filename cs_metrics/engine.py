@@ -759,5 +759,4 @@ __all__ = [  # the names other modules import from here (some defined in metrics
     "compute",
     "ratio",
     "requests_for",
-    "shared_reads",
 ]

@@ -116,14 +116,14 @@ def _in_calendar(ctx: Context, frame: nw.LazyFrame) -> nw.LazyFrame:
 
 
 def day_weeks(ctx: Context) -> nw.LazyFrame:
-    """__day -> __p (the period's index: an integer key hashes faster than its label) and
-    __wk (the Monday of its ISO week when that week lies wholly inside the period, else
+    """__day -> p_idx (the period's index in ``ctx.periods_table()``: an integer key hashes
+    faster than its label) and __wk (the Monday of its ISO week when that week lies wholly inside the period, else
     null), for every day of the computed periods."""
 
     def build() -> nw.LazyFrame:
         import polars as pl
 
-        rows: dict[str, list[Any]] = {"__day": [], "__p": [], "__wk": []}
+        rows: dict[str, list[Any]] = {"__day": [], "p_idx": [], "__wk": []}
         for i_p, p in enumerate(ctx.calendar.periods):
             whole = {
                 monday + timedelta(days=i)
@@ -133,25 +133,12 @@ def day_weeks(ctx: Context) -> nw.LazyFrame:
             for i in range(p.days):
                 day = p.start + timedelta(days=i)
                 rows["__day"].append(day)
-                rows["__p"].append(i_p)
+                rows["p_idx"].append(i_p)
                 rows["__wk"].append(day - timedelta(days=day.weekday()) if day in whole else None)
-        schema = {"__day": pl.Date, "__p": pl.Int32, "__wk": pl.Date}
+        schema = {"__day": pl.Date, "p_idx": pl.Int64, "__wk": pl.Date}
         return ctx.table(pl.DataFrame(rows, schema=schema))
 
     return ctx.cached((KEY, "day_weeks"), build)
-
-
-def _period_labels(ctx: Context) -> nw.LazyFrame:
-    """__p (as in :func:`day_weeks`) -> period."""
-
-    def build() -> nw.LazyFrame:
-        import polars as pl
-
-        labels = [p.label for p in ctx.calendar.periods]
-        data = {"__p": list(range(len(labels))), "period": labels}
-        return ctx.table(pl.DataFrame(data, schema={"__p": pl.Int32, "period": pl.String}))
-
-    return ctx.cached((KEY, "period_labels"), build)
 
 
 def _wants_weeks(ctx: Context) -> bool:
@@ -162,7 +149,7 @@ def _wants_weeks(ctx: Context) -> bool:
 
 
 def _user_events(ctx: Context, condition: str | None) -> nw.LazyFrame:
-    """(account_id, user_id, __day, __p, __wk) of every event in the periods (not
+    """(account_id, user_id, __day, p_idx, __wk) of every event in the periods (not
     distinct): one equi-join on the day gives both the period and the whole week."""
     events = _in_calendar(ctx, ctx.filtered("usage", condition))
     user = nw.col("user_id") if "user_id" in ctx.columns("usage") else nw.lit(None, nw.String)
@@ -199,13 +186,13 @@ def activity(ctx: Context, condition: str | None) -> nw.LazyFrame:
                 (wk.n_unique().cast(nw.Int64) - wk.is_null().any().cast(nw.Int64)).alias("weeks")
             )
             sums.append(_sum_if_int(has_user, nw.col("weeks")).alias("user_weeks"))
-        per_user = _user_events(ctx, condition).group_by("__p", "account_id", "user_id")
+        per_user = _user_events(ctx, condition).group_by("p_idx", "account_id", "user_id")
         per_account = (
             per_user.agg(*counted)
-            .group_by("__p", "account_id")
+            .group_by("p_idx", "account_id")
             .agg(*sums)
-            .join(_period_labels(ctx), on="__p", how="inner")
-            .drop("__p")
+            .join(ctx.periods_table().select("p_idx", "period"), on="p_idx", how="inner")
+            .drop("p_idx")
         )
         if not weeks:  # no metric of this run reads them
             per_account = per_account.with_columns(nw.lit(0, nw.Int64).alias("user_weeks"))

@@ -14,8 +14,8 @@ results (docs/inputs.md lists the reading rules).
 The modules, lowest first: ``base`` (:class:`Scanned`, shared limits), ``files`` (globs,
 each real file once), ``head`` (encoding, delimiter, header), ``columns`` (name matching),
 ``problems`` (bad-value reports, the error messages), ``parse`` (typing the text columns
-and their check frames), ``checks`` (whole-row rules), ``scan`` (:func:`scan_source`), ``shared`` (one command's
-scans, shared by everything that reads a source in it).
+and their check frames), ``checks`` (whole-row rules), ``scan`` (:func:`scan_source`),
+``shared`` (one command's scans, shared by everything that reads a source in it).
 """
 
 from cs_metrics.sources.base import MAX_REPORTED, Scanned
