@@ -398,8 +398,9 @@ class Context:
 
     def _every_period(self, roles: list[str] | None) -> nw.LazyFrame:
         """Every period x every account of ``roles`` (None: of every source keyed by
-        account_id). Read apart from the run's own scans: only their account_id column, no
-        value checks, no freshness (a source the metrics do not read cannot fail them)."""
+        account_id). A source the metrics read gives the rows this run holds (in memory,
+        not the files again); any other is scanned for its account_id column alone, with no
+        value checks and no freshness (a source the metrics do not read cannot fail them)."""
 
         def build() -> nw.LazyFrame:
             wanted = roles if roles is not None else list(self.spec.model.sources)
@@ -411,10 +412,12 @@ class Context:
                         sc = self._shared(role)[0]
                     except CsmError:
                         continue
-                if "account_id" in sc.columns:
-                    ids.append(
-                        nw.from_native(sc.frame).select(nw.col("account_id").cast(nw.String))
-                    )
+                if "account_id" not in sc.columns:
+                    continue
+                # this engine's rows (polars in memory, Spark checkpointed) when read
+                held = self._frames.get(role) if self.engine != "duckdb" else None
+                frame = held if held is not None else nw.from_native(sc.frame)
+                ids.append(frame.select(nw.col("account_id").cast(nw.String)))
             accounts = nw.concat(ids).filter(~nw.col("account_id").is_null()).unique()
             cal = self.periods_table().select("period")
             if self.engine == "spark":  # the ids are Spark frames already

@@ -35,6 +35,24 @@ def test_each_source_is_scanned_once_per_run_with_health_inside(spec, monkeypatc
     assert max(scans.values()) == 1, scans  # health_avg's own engine pass read nothing again
 
 
+def test_the_account_population_takes_the_rows_the_run_holds(spec, monkeypatch):
+    """--by account lists every account of every source: a source the run has read already
+    (subscriptions, for mrr) gives its rows in memory, not a second scan of its file."""
+    plans: list[str] = []
+    real = engine.Context.materialise
+
+    def recording(self, frame):
+        plans.append(frame.to_native().explain())
+        return real(self, frame)
+
+    monkeypatch.setattr(engine.Context, "materialise", recording)
+    mrr = compute_metrics(spec, ["mrr"], by=["account"], period="2026-10").frame
+    assert mrr.height > 100  # one row per account of the data
+    scans = [ln.strip() for p in plans for ln in p.splitlines() if "SCAN" in ln]
+    assert any("accounts.csv" in ln for ln in scans), scans  # not read by mrr: its ids scanned
+    assert not any("subscriptions.csv" in ln for ln in scans), scans
+
+
 @pytest.mark.parametrize("by", [[], ["plan"], ["account"]], ids=["overall", "plan", "account"])
 def test_streamed_sources_give_the_same_values_as_sources_in_memory(spec, monkeypatch, by):
     names = list(spec.model.metrics)
