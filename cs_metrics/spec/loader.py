@@ -19,6 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
+from yaml.resolver import Resolver
 
 from cs_metrics.errors import Problem
 
@@ -43,13 +46,11 @@ class _TooLarge(Exception):
         self.path, self.node, self.what = path, node, what
 
 
-class _SpecLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing nesting deeper than MAX_DEPTH while composing (its
-    composer recurses, so a deep document used to end in a RecursionError)."""
+class _Depth:
+    """Refuses nesting deeper than MAX_DEPTH while composing (PyYAML's composer recurses, so
+    a deep document used to end in a RecursionError)."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self._depth = 0
+    _depth = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         self._depth += 1
@@ -59,11 +60,34 @@ class _SpecLoader(yaml.SafeLoader):
                     None,
                     None,
                     _too_deep(),
-                    self.peek_event().start_mark,
+                    self.peek_event().start_mark,  # type: ignore[attr-defined]
                 )
-            return super().compose_node(parent, index)
+            return super().compose_node(parent, index)  # type: ignore[misc]
         finally:
             self._depth -= 1
+
+
+class _SpecLoader(_Depth, yaml.SafeLoader):
+    """PyYAML's safe loader (pure Python), with the depth limit: it words every error."""
+
+
+try:  # libyaml's parser (in PyYAML's wheels): the same events, parsed ~5x faster
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python loader does it all
+    _CParser = None
+
+if _CParser is not None:
+
+    class _FastLoader(_Depth, Composer, _CParser, SafeConstructor, Resolver):  # type: ignore[misc, valid-type]
+        """libyaml parses, PyYAML's own composer and resolver build the nodes (so tags,
+        anchors and marks are the pure loader's); any error is left to :class:`_SpecLoader`,
+        which words it."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
@@ -232,7 +256,7 @@ class _Builder:
         if (
             isinstance(value, bool)
             and node.tag == "tag:yaml.org,2002:bool"
-            and node.style is None
+            and not node.style  # plain: None from PyYAML's parser, "" from libyaml's
             and node.value.lower() in _AMBIGUOUS_BOOLS
         ):
             self.problems.append(
@@ -256,6 +280,11 @@ def _line_col(text: str, index: int) -> tuple[int, int]:
 
 
 def _compose(text: str) -> yaml.Node | None:
+    if _CParser is not None:
+        try:
+            return _FastLoader(text).get_single_node()
+        except yaml.YAMLError:
+            pass  # the pure loader finds the same error and words it (line, column, what)
     loader = _SpecLoader(text)  # the reader checks for control characters here
     try:
         return loader.get_single_node()
