@@ -149,6 +149,43 @@ def test_duplicate_key_makes_the_spec_invalid():
     assert p.code == "duplicate-key"
 
 
+def test_a_merged_key_is_overridden_by_the_mappings_own_as_yaml_says():
+    """`<<: *anchor` shares a definition and the mapping's own keys override what it merges
+    (YAML's merge key): not a duplicate. Two own keys of one name still are."""
+    text = """\
+    metrics:
+      churn: &churn {type: customer_churn_rate, filter: "plan = 'basic'", label: Churn}
+      churn_pro:
+        <<: *churn
+        filter: "plan = 'pro'"
+    """
+    ld = loaded(text)
+    assert ld.problems == []
+    assert ld.data["metrics"]["churn_pro"] == {
+        "type": "customer_churn_rate",
+        "filter": "plan = 'pro'",
+        "label": "Churn",
+    }
+    assert ld.where(("metrics", "churn_pro", "filter")) == at(text, "filter", 1)
+    spec = parse(text)
+    assert spec.model.metrics["churn_pro"].filter == "plan = 'pro'"
+    twice = loaded(text + "    filter: \"plan = 'max'\"\n")
+    assert [p.code for p in twice.problems] == ["duplicate-key"]
+    assert twice.problems[0].location == at(text + "    filter:", "filter", 2)
+
+
+def test_of_several_merged_mappings_the_first_wins():
+    ld = loaded(
+        """\
+        a: &a {x: 1, y: 1}
+        b: &b {x: 2, z: 2}
+        c: {<<: [*a, *b]}
+        """
+    )
+    assert ld.problems == []
+    assert ld.data["c"] == {"x": 1, "y": 1, "z": 2}
+
+
 @pytest.mark.parametrize("word", ["yes", "no", "on", "off", "Yes", "NO", "On", "OFF"])
 def test_ambiguous_boolean_values(word):
     text = f"metrics:\n  mrr: {{type: mrr, label: {word}}}\n"

@@ -28,6 +28,7 @@ from cs_metrics.errors import Problem
 Path_ = tuple[Any, ...]
 
 _AMBIGUOUS_BOOLS = {"yes", "no", "on", "off", "y", "n"}
+MERGE_TAG = "tag:yaml.org,2002:merge"  # `<<: *anchor`
 _COLLECTION_TAGS = {"tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _SCALAR_TAGS = {
     f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "timestamp")
@@ -198,16 +199,26 @@ class _Builder:
                 )
             )
         if isinstance(node, yaml.MappingNode):
-            self._ctor.flatten_mapping(node)
+            own = sum(1 for k, _ in node.value if k.tag != MERGE_TAG)
+            self._ctor.flatten_mapping(node)  # merged pairs (<<: *anchor) first, then its own
+            first_own = len(node.value) - own
+            merged: set[Any] = set()  # keys a merge gave, which a later key may override
             out: dict[Any, Any] = {}
-            for key_node, value_node in node.value:
+            for i, (key_node, value_node) in enumerate(node.value):
                 key = self.build_scalar(key_node)
                 if not isinstance(key, str | int | float | bool) or key is None:
                     self.problems.append(
                         Problem("mapping keys must be plain text", self.loc(key_node))
                     )
                     continue
-                if key in out:
+                if key in merged:  # YAML's merge: the mapping's own key (or a later merge) wins
+                    if i >= first_own:
+                        merged.discard(key)
+                    prefix = (*path, key)
+                    for p in [p for p in self.positions if p[: len(prefix)] == prefix]:
+                        del self.positions[p]
+                    del out[key]
+                elif key in out:
                     first = self.positions.get((*path, key), (0, 0))
                     self.problems.append(
                         Problem(
@@ -218,6 +229,8 @@ class _Builder:
                         )
                     )
                     continue
+                if i < first_own:
+                    merged.add(key)
                 self.positions[(*path, key)] = (
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
