@@ -14,7 +14,9 @@ Cases (`--only` picks some; names in brackets):
             every input once and does nothing (polars scan + max() of every column).
             Every value is compared with the SQL's (1e-6 relative). Targets: csm at most
             0.67x the SQL's time and 2x one scan, peak RSS at most the SQL's.
-  [100k]    the same at 100,000 accounts x 36 months (only with --large).
+  [100k]    the same at 100,000 accounts x 36 months (only with --large). Targets: within
+            10x one scan, memory bounded (peak RSS at most the SQL's), and faster than the
+            SQL (below 1x: the issue's "faster than the SQL at every size").
   [engine]  `--engine duckdb` vs polars on the same 20 metrics at 5,000 x 24. Target 1.5x.
   [help]    `csm --help`. Target below 0.3 s.
   [spark]   (only with --spark) `--engine spark` (local[*]) on the 20k data, one run, beside polars and the SQL
@@ -504,8 +506,11 @@ def case_series(label: str, accounts: int, months: int, repeat: int, tmp: Path) 
     for name, t in [("csm", ours), ("DuckDB SQL", sql), ("one scan", scan)]:
         show(name, t)
     work = f"{label}: {len(METRICS)} metrics x {months} months"
-    add_time(work, ours, sql, ("", "DuckDB SQL"), 0.67)
-    add_time(work, ours, scan, ("", "one scan"), 2.0)
+    # issue 9: at 20k at most 0.67x the SQL and 2x one scan; at 100k within 10x one scan
+    # (and, as the issue's title asks at every size, faster than the SQL)
+    vs_sql, vs_scan = (0.67, 2.0) if accounts < 100_000 else (1.0, 10.0)
+    add_time(work, ours, sql, ("", "DuckDB SQL"), vs_sql)
+    add_time(work, ours, scan, ("", "one scan"), vs_scan)
     add_rss(f"{label}: peak RSS", ours, sql, "DuckDB SQL", 1.0)
     return compare(ours_csv, ref_csv, f"{label} csm vs DuckDB SQL")
 
