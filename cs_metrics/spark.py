@@ -9,7 +9,8 @@ Where Spark runs, first match wins:
    (``SparkSession.getActiveSession()``): csm uses it as it is and never stops it;
 3. a local session, ``local[*]`` (``engine_options: {master: ...}`` to change it), started
    once per process with settings for small data (few shuffle partitions, no UI, no
-   progress bar, adaptive execution) and the JVM's log lines off stderr unless ``--debug``.
+   progress bar, adaptive execution, no PySpark DataFrame debugging) and the JVM's log
+   lines off stderr unless ``--debug``.
 
 pyspark is imported here only, lazily: ``csm --help`` and the other engines never pay for
 it. A missing pyspark or Java is one :class:`UsageError` with the install command.
@@ -42,6 +43,11 @@ LOCAL_CONF = {
     "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.ansi.enabled": "false",
+    # PySpark's DataFrame debugging records the Python call site of every Column and
+    # DataFrame call in the JVM (five py4j round trips and a stack walk each: 13k calls for
+    # the sample's whole spec). csm words Spark's errors itself, so its own session goes
+    # without: the whole spec on the sample took 46 s instead of 56-59 s.
+    "spark.python.sql.dataFrameDebugging.enabled": "false",
     # Spark's 1 GiB default ran out on the sample's whole spec (sources and shared steps
     # are kept on the one executor); engine_options.conf can set it otherwise
     "spark.driver.memory": "4g",

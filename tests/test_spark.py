@@ -78,6 +78,16 @@ def test_every_metric_of_the_default_spec_agrees_with_polars(spec, spark):
 
 
 @needs_spark
+def test_csms_own_session_records_no_python_call_sites(spark):
+    """PySpark's DataFrame debugging (five py4j round trips and a stack walk per Column or
+    DataFrame call) is off on the local session csm starts: ~20 % of a whole-spec run."""
+    from pyspark.errors.utils import is_debugging_enabled
+
+    assert spark.conf.get("spark.python.sql.dataFrameDebugging.enabled") == "false"
+    assert not is_debugging_enabled()
+
+
+@needs_spark
 def test_per_account_agrees_with_polars(spec, spark):
     names = ["mrr", "tickets", "nps"]
     a = api.compute_metrics(spec, names, engine="polars", period="2026-10", by=["account"])
