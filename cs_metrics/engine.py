@@ -414,7 +414,8 @@ class Context:
                         continue
                 if "account_id" not in sc.columns:
                     continue
-                # this engine's rows (polars in memory, Spark checkpointed) when read
+                # this engine's rows (polars in memory, Spark checkpointed) when read; DuckDB's
+                # are relations, and its ids are lifted from polars frames below
                 held = self._frames.get(role) if self.engine != "duckdb" else None
                 frame = held if held is not None else nw.from_native(sc.frame)
                 ids.append(frame.select(nw.col("account_id").cast(nw.String)))

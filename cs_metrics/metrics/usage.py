@@ -117,8 +117,8 @@ def _in_calendar(ctx: Context, frame: nw.LazyFrame) -> nw.LazyFrame:
 
 def day_weeks(ctx: Context) -> nw.LazyFrame:
     """__day -> p_idx (the period's index in ``ctx.periods_table()``: an integer key hashes
-    faster than its label) and __wk (the Monday of its ISO week when that week lies wholly inside the period, else
-    null), for every day of the computed periods."""
+    faster than its label) and __wk (the Monday of its ISO week when that week lies wholly
+    inside the period, else null), for every day of the computed periods."""
 
     def build() -> nw.LazyFrame:
         import polars as pl

@@ -212,8 +212,6 @@ class _Builder:
                     )
                     continue
                 if key in merged:  # YAML's merge: the mapping's own key (or a later merge) wins
-                    if i >= first_own:
-                        merged.discard(key)
                     prefix = (*path, key)
                     for p in [p for p in self.positions if p[: len(prefix)] == prefix]:
                         del self.positions[p]
@@ -231,6 +229,8 @@ class _Builder:
                     continue
                 if i < first_own:
                     merged.add(key)
+                else:  # an own key (it may override a merged one): another of its name is a duplicate
+                    merged.discard(key)
                 self.positions[(*path, key)] = (
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
